@@ -1,0 +1,27 @@
+// Scoring and generation on a Model: batched, left-padded, with a KV cache.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/model/model.h"
+
+namespace qlab {
+
+struct GenerateOptions {
+  int64_t max_new_tokens = 64;
+  bool greedy = true;
+  double temperature = 1.0;
+  double top_p = 1.0;
+  uint64_t seed = 0;
+  std::vector<int64_t> stop_ids;   // generation of a row ends after it emits one of these
+  int64_t pad_id = 0;
+};
+
+// Generated ids per prompt (stop token included when one was hit).
+std::vector<std::vector<int64_t>> generate(Model& model, const std::vector<std::vector<int64_t>>& prompts,
+                                           const GenerateOptions& options);
+
+// log p(ids[t] | ids[<t]) for t = 1..n-1, float64 on the CPU: [n-1].
+torch::Tensor token_logprobs(Model& model, const std::vector<int64_t>& ids);
+
+}  // namespace qlab

@@ -1,0 +1,97 @@
+// The plugin registry: methods, evaluators and datasets, each with a name, a
+// one-line description and a parameter schema.
+//
+// Built-in plugins register from static initialisers (QLAB_REGISTER_*), which
+// survive static linking because they are compiled into an object library.
+// External plugins are shared libraries exporting one C entry point,
+// `qlab_plugin_entry`, loaded with --plugin PATH or QLAB_PLUGIN_PATH.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/dataset.h"
+#include "core/params.h"
+#include "core/run_output.h"
+
+namespace qlab {
+
+class Workspace;  // the model and everything a run has loaded (core/engine/workspace.h)
+
+// A method transforms the workspace's model in place (rotate, quantize, ...).
+// A run's `method:` is a list of steps applied in order.
+class Method {
+ public:
+  virtual ~Method() = default;
+  virtual void apply(Workspace& ws) = 0;
+};
+
+// An evaluator reads the model and writes metrics and per-sample arrays.
+class Evaluator {
+ public:
+  virtual ~Evaluator() = default;
+  virtual void evaluate(Workspace& ws, RunOutput& out) = 0;
+};
+
+struct MethodInfo {
+  std::string name, description;
+  std::vector<ParamSpec> params;
+  std::function<std::unique_ptr<Method>(const Params&)> create;
+};
+
+struct EvaluatorInfo {
+  std::string name, description;
+  std::vector<ParamSpec> params;
+  std::function<std::unique_ptr<Evaluator>(const Params&)> create;
+};
+
+struct DatasetInfo {
+  std::string name, description;
+  std::vector<ParamSpec> params;
+  std::function<Dataset(const Params&)> load;
+};
+
+class Registry {
+ public:
+  static Registry& instance();
+
+  // Each throws UsageError on a duplicate name.
+  void add(MethodInfo info);
+  void add(EvaluatorInfo info);
+  void add(DatasetInfo info);
+
+  // Each throws UsageError naming the kind, the unknown name and a "did you mean".
+  const MethodInfo& method(const std::string& name) const;
+  const EvaluatorInfo& evaluator(const std::string& name) const;
+  const DatasetInfo& dataset(const std::string& name) const;
+
+  const std::map<std::string, MethodInfo>& methods() const { return methods_; }
+  const std::map<std::string, EvaluatorInfo>& evaluators() const { return evaluators_; }
+  const std::map<std::string, DatasetInfo>& datasets() const { return datasets_; }
+
+ private:
+  std::map<std::string, MethodInfo> methods_;
+  std::map<std::string, EvaluatorInfo> evaluators_;
+  std::map<std::string, DatasetInfo> datasets_;
+};
+
+// Registers at static-initialisation time:  QLAB_REGISTER(MethodInfo{...});
+#define QLAB_REGISTER_CONCAT2(a, b) a##b
+#define QLAB_REGISTER_CONCAT(a, b) QLAB_REGISTER_CONCAT2(a, b)
+#define QLAB_REGISTER(...)                                                          \
+  static const bool QLAB_REGISTER_CONCAT(qlab_registered_, __LINE__) = [] {         \
+    ::qlab::Registry::instance().add(__VA_ARGS__);                                  \
+    return true;                                                                    \
+  }()
+
+// External plugins. Bump when Registry, Method, Evaluator, Workspace or Params
+// change layout. The entry point returns 0 when it registered, or its own ABI
+// version when host_abi differs (and then registers nothing).
+constexpr int kPluginAbiVersion = 1;
+extern "C" {
+typedef int (*qlab_plugin_entry_fn)(qlab::Registry* registry, int host_abi);
+}
+
+}  // namespace qlab

@@ -1,0 +1,56 @@
+// Studies: one YAML file describing models, a method pipeline, evaluators,
+// data sets and sweep axes, expanded into fully resolved runs.
+//
+// Study file (see experiments/quickstart.yaml and docs/studies.md):
+//   name: quickstart
+//   output: results/quickstart.h5
+//   model: {path: DIR, dtype: float32, device: cpu}       # optional
+//   datasets: {wiki: {wikitext2_raw: {path: ...}}}         # name -> {reader: params}
+//   method: [{quarot: {}}, {gptq: {w_bits: 4}}]            # list of {plugin: params}
+//   evaluators: [{perplexity: {dataset: wiki}}]
+//   sweep:                                                 # optional
+//     grid: {method.1.gptq.w_bits: [4, 3]}                 # cartesian product
+//     zip: {model.path: [a, b], base_model.path: [c, d]}  # paired values
+//     seeds: [0, 1, 2]
+// Errors are UsageError "file:line:column: message".
+#pragma once
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/params.h"
+
+namespace qlab {
+
+// One step of a pipeline: a plugin name and its validated parameters.
+struct Step {
+  std::string plugin;
+  Params params;
+};
+
+struct RunSpec {
+  std::string hash;                              // 16 hex digits of the canonical config's SHA-256
+  std::string config_yaml;                       // canonical resolved config (what is hashed and stored)
+  YAML::Node config;                             // the same, parsed
+  std::map<std::string, std::string> axes;       // sweep axis -> value of this run (for tables)
+  uint64_t seed = 0;
+  std::vector<Step> methods;
+  std::vector<Step> evaluators;
+  std::map<std::string, Step> datasets;          // dataset name -> reader step
+};
+
+struct Study {
+  std::string file;                              // the YAML file it came from
+  std::string name;
+  std::string output;                            // HDF5 results file
+  std::vector<RunSpec> runs;
+};
+
+// Loads, applies `key=value` overrides (dotted paths, YAML values), validates
+// against the registry's schemas and expands the sweep. Nothing runs here.
+Study load_study(const std::string& path, const std::vector<std::string>& overrides = {});
+
+}  // namespace qlab

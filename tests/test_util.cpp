@@ -1,0 +1,87 @@
+#include "test_util.h"
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace qlab::test {
+
+static std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : fallback;
+}
+
+std::string shared_data() {
+  std::string d = env_or("QLAB_SHARED_DATA", "");
+  return (!d.empty() && fs::is_directory(d)) ? d : "";
+}
+std::string fixtures() { return env_or("QLAB_FIXTURES", "tests/fixtures"); }
+std::string source_dir() { return env_or("QLAB_SOURCE_DIR", "."); }
+
+namespace {
+struct TempDirs {
+  std::vector<fs::path> dirs;
+  ~TempDirs() {
+    if (std::getenv("QLAB_KEEP_TEMP")) return;
+    std::error_code ec;
+    for (auto& d : dirs) fs::remove_all(d, ec);
+  }
+};
+TempDirs& temp_dirs() {
+  static TempDirs t;
+  return t;
+}
+}  // namespace
+
+std::string temp_dir(const std::string& tag) {
+  std::string pattern = (fs::temp_directory_path() / ("qlab-" + tag + "-XXXXXX")).string();
+  char* made = mkdtemp(pattern.data());
+  if (!made) throw std::runtime_error("mkdtemp failed for " + pattern);
+  temp_dirs().dirs.emplace_back(made);
+  return made;
+}
+
+static std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+CommandResult run_shell(const std::string& command_line) {
+  std::string dir = temp_dir("cmd");
+  std::string out = dir + "/out", err = dir + "/err";
+  int status = std::system((command_line + " >" + quote(out) + " 2>" + quote(err)).c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+CommandResult run_qlab(const std::vector<std::string>& args, const std::string& workdir) {
+  std::string line;
+  if (!workdir.empty()) line += "cd " + quote(workdir) + " && ";
+  line += quote(env_or("QLAB_BIN", "qlab"));
+  for (const auto& a : args) line += " " + quote(a);
+  return run_shell(line);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+}
+
+}  // namespace qlab::test

@@ -1,0 +1,32 @@
+// Helpers shared by the test suites.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace qlab::test {
+
+// ../shared/data beside the checkout, or "" when absent (tests then GTEST_SKIP
+// with a message naming the folder).
+std::string shared_data();
+std::string fixtures();                 // tests/fixtures
+std::string source_dir();               // the checkout
+
+// A fresh empty folder under the system temp dir, removed at process exit.
+std::string temp_dir(const std::string& tag);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+// Runs the built qlab binary with args (no shell quoting issues: args are quoted).
+CommandResult run_qlab(const std::vector<std::string>& args, const std::string& workdir = "");
+// Runs a shell command line.
+CommandResult run_shell(const std::string& command_line);
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& text);
+
+}  // namespace qlab::test
+
+#define QLAB_REQUIRE_SHARED_DATA()                                                   \
+  if (::qlab::test::shared_data().empty()) GTEST_SKIP() << "../shared/data not found"
