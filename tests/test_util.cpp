@@ -1,5 +1,6 @@
 #include "test_util.h"
 
+#include <ftw.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -24,12 +25,16 @@ std::string fixtures() { return env_or("QLAB_FIXTURES", "tests/fixtures"); }
 std::string source_dir() { return env_or("QLAB_SOURCE_DIR", "."); }
 
 namespace {
+// nftw rather than std::filesystem::remove_all: the GPU machine's LibTorch
+// wheel exports its own std::filesystem symbols, and remove_all resolved there
+// crashes at exit.
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
+
 struct TempDirs {
   std::vector<fs::path> dirs;
   ~TempDirs() {
     if (std::getenv("QLAB_KEEP_TEMP")) return;
-    std::error_code ec;
-    for (auto& d : dirs) fs::remove_all(d, ec);
+    for (auto& d : dirs) nftw(d.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
   }
 };
 TempDirs& temp_dirs() {

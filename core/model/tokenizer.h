@@ -14,12 +14,28 @@
 
 namespace qlab {
 
+// What tokenizer_config.json says (all optional). Special tokens may be given
+// as a string or as {"content": ...}; chat_template as a string or a list of
+// {name, template} (the one named "default", else the first, is kept).
+struct TokenizerConfig {
+  int add_bos_token = -1;   // -1: not set (the tokenizer's own default applies)
+  int add_eos_token = -1;
+  std::string bos_token, eos_token, pad_token, unk_token;
+  std::string chat_template;
+
+  // Missing file: all defaults. Malformed: UsageError "file: message".
+  static TokenizerConfig from_file(const std::string& path);
+  static TokenizerConfig from_json_text(const std::string& text, const std::string& path_for_errors);
+};
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
 
-  // Picks the implementation from the files present in dir; throws UsageError
-  // naming the missing or malformed file.
+  // Picks the implementation from the files present in dir (tokenizer.json,
+  // else tokenizer.model, with tokenizer_config.json beside); throws UsageError
+  // naming the missing or malformed file. dir may also be one tokenizer file
+  // (*.json or *.model, e.g. llama2.c's tok512.model).
   static std::unique_ptr<Tokenizer> load(const std::string& dir);
 
   // add_special: prepend BOS / append EOS as the checkpoint's config says.

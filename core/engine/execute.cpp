@@ -1,0 +1,52 @@
+#include "core/engine/execute.h"
+
+#include <chrono>
+
+#include "core/engine/workspace.h"
+#include "core/registry.h"
+
+namespace qlab {
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// An evaluator's keys are prefixed with its label ("perplexity.ppl"), so two
+// evaluators of one kind on different data sets stay apart.
+void merge_prefixed(const std::string& label, RunOutput&& from, RunOutput& into) {
+  for (auto& [k, v] : from.metrics) into.metrics[label + "." + k] = v;
+  for (auto& [k, v] : from.arrays) into.arrays[label + "." + k] = std::move(v);
+  for (auto& [k, v] : from.timing) into.timing[label + "." + k] = v;
+}
+}  // namespace
+
+RunOutput execute_run(const RunSpec& run) {
+  torch::manual_seed(run.seed);
+  Workspace ws(run);
+  RunOutput out;
+  for (size_t i = 0; i < run.methods.size(); ++i) {
+    const Step& step = run.methods[i];
+    auto method = Registry::instance().method(step.plugin).create(step.params);
+    auto t0 = std::chrono::steady_clock::now();
+    method->apply(ws);
+    out.timing["method." + std::to_string(i) + "." + step.plugin] = seconds_since(t0);
+  }
+  for (const Step& step : run.evaluators) {
+    auto evaluator = Registry::instance().evaluator(step.plugin).create(step.params);
+    std::string label = step.params.has("label") ? step.params.get_string("label") : step.plugin;
+    RunOutput local;
+    auto t0 = std::chrono::steady_clock::now();
+    evaluator->evaluate(ws, local);
+    local.timing["total"] = seconds_since(t0);
+    merge_prefixed(label, std::move(local), out);
+  }
+  return out;
+}
+
+std::string run_device(const RunSpec& run) {
+  YAML::Node m = run.config["model"];
+  return (m && m["device"]) ? m["device"].as<std::string>() : "cpu";
+}
+
+}  // namespace qlab

@@ -1,0 +1,130 @@
+#include "core/engine/workspace.h"
+
+#include "core/error.h"
+#include "core/model/chat_template.h"
+#include "core/quant/saved_quant.h"
+#include "core/registry.h"
+
+namespace qlab {
+
+torch::ScalarType parse_dtype(const std::string& name) {
+  if (name == "float32" || name == "fp32") return torch::kFloat32;
+  if (name == "bfloat16" || name == "bf16") return torch::kBFloat16;
+  if (name == "float16" || name == "fp16") return torch::kFloat16;
+  throw UsageError("unknown dtype '" + name + "' (expected float32, bfloat16 or float16)");
+}
+
+torch::Device parse_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    if (!torch::cuda::is_available()) throw UsageError("device '" + name + "' requested but no CUDA device is available");
+    return torch::Device(name);
+  }
+  throw UsageError("unknown device '" + name + "' (expected cpu, cuda or cuda:N)");
+}
+
+static Linear copy_linear(const Linear& l) {
+  Linear c;
+  c.weight = l.weight.clone();
+  if (l.bias.defined()) c.bias = l.bias.clone();
+  c.input_ops = l.input_ops;
+  return c;
+}
+
+Model copy_model(const Model& m) {
+  Model c;
+  c.config = m.config;
+  c.device = m.device;
+  c.dtype = m.dtype;
+  c.fused_attention = m.fused_attention;
+  c.embed = m.embed.clone();
+  c.final_norm = m.final_norm.clone();
+  bool tied = m.lm_head.weight.defined() && m.lm_head.weight.is_same(m.embed);
+  c.lm_head = copy_linear(m.lm_head);
+  if (tied) c.lm_head.weight = c.embed;
+  for (const Layer& l : m.layers) {
+    Layer n;
+    n.input_norm = l.input_norm.clone();
+    n.post_attn_norm = l.post_attn_norm.clone();
+    n.q = copy_linear(l.q), n.k = copy_linear(l.k), n.v = copy_linear(l.v), n.o = copy_linear(l.o);
+    n.gate = copy_linear(l.gate), n.up = copy_linear(l.up), n.down = copy_linear(l.down);
+    n.q_rope_ops = l.q_rope_ops, n.k_rope_ops = l.k_rope_ops, n.v_ops = l.v_ops;
+    c.layers.push_back(std::move(n));
+  }
+  if (m.offloaded()) c.offload(m.device);
+  return c;
+}
+
+namespace {
+// Pristine models, shared by the runs of one process.
+std::map<std::string, std::shared_ptr<const Model>>& model_cache() {
+  static std::map<std::string, std::shared_ptr<const Model>> cache;
+  return cache;
+}
+}  // namespace
+
+Workspace::Workspace(const RunSpec& run) : run_(run) {
+  if (run_.config["model"]) {
+    dtype_ = parse_dtype(model_field("model", "dtype", "float32"));
+    device_ = parse_device(model_field("model", "device", "cpu"));
+  }
+}
+
+std::string Workspace::model_field(const char* section, const char* key, const std::string& fallback) const {
+  YAML::Node s = run_.config[section];
+  if (!s || !s[key] || s[key].IsNull()) return fallback;
+  return s[key].as<std::string>();
+}
+
+Model& Workspace::load_model(const char* section, std::unique_ptr<Model>& slot) {
+  if (slot) return *slot;
+  std::string path = model_field(section, "path", "");
+  if (path.empty()) throw UsageError(run_.hash + ": this run needs `" + std::string(section) + ":` but the study has none");
+  bool offload = model_field(section, "offload", "false") == "true";
+  std::string key = path + "|" + std::to_string(int(dtype_)) + "|" + device_.str() + (offload ? "|offload" : "");
+  auto& cache = model_cache();
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    auto loaded = std::make_shared<Model>(offload ? Model::load_offloaded(path, device_, dtype_)
+                                                  : Model::load(path, device_, dtype_));
+    // A checkpoint written by `qlab quantize` brings its online transforms.
+    attach_saved_quantization(*loaded, path);
+    // One pristine model per study is enough: the cache holds the latest key only.
+    cache.clear();
+    it = cache.emplace(key, std::move(loaded)).first;
+  }
+  slot = std::make_unique<Model>(copy_model(*it->second));
+  // The copy already carries the saved ops; keep the record of them.
+  if (std::string(section) == "model")
+    if (auto saved = read_saved_quantization(path)) online_ = *saved;
+  return *slot;
+}
+
+Model& Workspace::model() { return load_model("model", model_); }
+Model& Workspace::base_model() { return load_model("base_model", base_model_); }
+
+Tokenizer& Workspace::tokenizer() {
+  if (!tokenizer_) {
+    std::string path = model_field("model", "path", "");
+    if (path.empty()) throw UsageError(run_.hash + ": this run needs a tokenizer but the study has no `model:`");
+    tokenizer_ = Tokenizer::load(path);
+  }
+  return *tokenizer_;
+}
+
+std::string Workspace::chat_template() {
+  std::string named = model_field("model", "chat_template", "");
+  if (!named.empty()) return named;
+  return detect_chat_template(model().config.model_type, tokenizer().chat_template());
+}
+
+const Dataset& Workspace::dataset(const std::string& name) {
+  auto it = datasets_.find(name);
+  if (it != datasets_.end()) return it->second;
+  auto spec = run_.datasets.find(name);
+  if (spec == run_.datasets.end()) throw UsageError("dataset '" + name + "' is not declared under `datasets:`");
+  const DatasetInfo& info = Registry::instance().dataset(spec->second.plugin);
+  return datasets_.emplace(name, info.load(spec->second.params)).first->second;
+}
+
+}  // namespace qlab

@@ -1,0 +1,87 @@
+#include "core/model/generate.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace qlab {
+
+// Picks the next token of every row from its float32 logits [B, vocab].
+// Sampling runs on the CPU with one seeded generator, so that a seed gives the
+// same text on every device.
+static torch::Tensor next_tokens(const torch::Tensor& logits, const GenerateOptions& o, torch::Generator& gen) {
+  if (o.greedy) return logits.argmax(-1).cpu();
+  auto probs = torch::softmax(logits.cpu().to(torch::kFloat64) / o.temperature, -1);
+  if (o.top_p < 1.0) {
+    // Nucleus: keep the most likely tokens until their mass reaches top_p (at
+    // least one), i.e. drop a token when the mass before it already does.
+    auto [sorted, order] = probs.sort(-1, /*descending=*/true);
+    auto before = sorted.cumsum(-1) - sorted;
+    auto dropped = torch::zeros_like(probs, torch::kBool).scatter(-1, order, before >= o.top_p);
+    probs = probs.masked_fill(dropped, 0.0);
+  }
+  return torch::multinomial(probs, 1, /*replacement=*/false, gen).squeeze(1);
+}
+
+std::vector<std::vector<int64_t>> generate(Model& model, const std::vector<std::vector<int64_t>>& prompts,
+                                           const GenerateOptions& o) {
+  torch::NoGradGuard no_grad;
+  if (prompts.empty()) return {};
+  if (!o.greedy && !(o.temperature > 0)) throw std::invalid_argument("generate: temperature must be > 0");
+  const int64_t B = prompts.size();
+  int64_t T = 0;
+  for (const auto& p : prompts) {
+    if (p.empty()) throw std::invalid_argument("generate: empty prompt");
+    T = std::max<int64_t>(T, p.size());
+  }
+  // Left padding keeps every row's last token in the last column.
+  auto ids = torch::full({B, T}, o.pad_id, torch::kLong);
+  auto mask = torch::zeros({B, T}, torch::kLong);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t n = prompts[b].size();
+    ids[b].narrow(0, T - n, n).copy_(torch::tensor(prompts[b], torch::kLong));
+    mask[b].narrow(0, T - n, n).fill_(1);
+  }
+  // Without padding the mask says nothing, and leaving it out lets the
+  // attention use its plain causal path.
+  const bool padded = mask.min().item<int64_t>() == 0;
+  torch::Generator gen = at::detail::createCPUGenerator(o.seed);
+  KVCache cache(T + o.max_new_tokens);
+  std::vector<std::vector<int64_t>> out(B);
+  std::vector<bool> done(B, false);
+  int64_t running = B;
+  for (int64_t step = 0; step < o.max_new_tokens && running > 0; ++step) {
+    auto hidden = model.hidden_states(ids, padded ? mask : torch::Tensor(), &cache);
+    auto next = next_tokens(model.head(hidden.select(1, -1)), o, gen);   // [B] int64 on the CPU
+    auto next_a = next.accessor<int64_t, 1>();
+    for (int64_t b = 0; b < B; ++b) {
+      if (done[b]) {
+        next_a[b] = o.pad_id;   // a finished row is fed padding; its output is never read
+        continue;
+      }
+      out[b].push_back(next_a[b]);
+      if (std::find(o.stop_ids.begin(), o.stop_ids.end(), next_a[b]) != o.stop_ids.end()) {
+        done[b] = true;
+        --running;
+      }
+    }
+    ids = next.unsqueeze(1);
+    // Fed tokens, padding of finished rows included, count as real so that no
+    // row's attention is ever empty.
+    if (padded) mask = torch::cat({mask, torch::ones({B, 1}, torch::kLong)}, 1);
+  }
+  return out;
+}
+
+torch::Tensor token_logprobs(Model& model, const std::vector<int64_t>& ids) {
+  torch::NoGradGuard no_grad;
+  if (ids.size() < 2) return torch::zeros({0}, torch::kFloat64);
+  const int64_t n = ids.size();
+  auto input = torch::tensor(ids, torch::kLong).unsqueeze(0);
+  auto logp = torch::log_softmax(model.forward(input.narrow(1, 0, n - 1))[0], -1);
+  auto targets = input[0].narrow(0, 1, n - 1).to(logp.device()).unsqueeze(1);
+  return logp.gather(1, targets).squeeze(1).cpu().to(torch::kFloat64);
+}
+
+}  // namespace qlab

@@ -1,0 +1,127 @@
+#include "core/quant/gptq.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/error.h"
+
+namespace qlab {
+
+using torch::indexing::None;
+using torch::indexing::Slice;
+
+void HessianAccumulator::add(const torch::Tensor& inputs) {
+  if (inputs.dim() == 0 || inputs.size(-1) != columns_)
+    throw UsageError("gptq: calibration inputs have last dimension " +
+                     std::to_string(inputs.dim() ? inputs.size(-1) : 0) + ", the layer takes " +
+                     std::to_string(columns_));
+  torch::Tensor x = inputs.detach().reshape({-1, columns_}).to(torch::kFloat32);
+  const int64_t m = x.size(0);
+  if (m == 0) return;
+  if (!h_.defined()) h_ = torch::zeros({columns_, columns_}, x.options());
+  // Running mean of 2 x x^T: rescale the old sum, add the new rows pre-scaled.
+  h_.mul_(static_cast<double>(samples_) / static_cast<double>(samples_ + m));
+  samples_ += m;
+  x = x * std::sqrt(2.0 / static_cast<double>(samples_));
+  h_.addmm_(x.t(), x);
+}
+
+const torch::Tensor& HessianAccumulator::hessian() const {
+  if (!h_.defined()) throw UsageError("gptq: no calibration inputs were seen for this layer");
+  return h_;
+}
+
+GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessian,
+                         const QuantConfig& cfg, const GptqOptions& options) {
+  if (weight.dim() != 2) throw UsageError("gptq: weight must be a matrix [out, in]");
+  const int64_t rows = weight.size(0), cols = weight.size(1);
+  if (hessian.dim() != 2 || hessian.size(0) != cols || hessian.size(1) != cols)
+    throw UsageError("gptq: Hessian must be [" + std::to_string(cols) + ", " +
+                     std::to_string(cols) + "]");
+  if (cfg.enabled() && cfg.granularity != Granularity::PerChannel &&
+      cfg.granularity != Granularity::PerGroup)
+    throw UsageError(std::string("gptq: weights are quantized per_channel or per_group, not ") +
+                     to_string(cfg.granularity));
+  cfg.validate_width(cols, "gptq");
+  if (options.blocksize < 1) throw UsageError("gptq: blocksize must be >= 1");
+  if (!(options.percdamp >= 0.0)) throw UsageError("gptq: percdamp must be >= 0");
+  torch::Tensor W = weight.detach().to(torch::kFloat32).clone();
+  if (!cfg.enabled()) return {W, 0.0};
+  torch::Tensor H = hessian.detach().to(W.device(), torch::kFloat32).clone();
+  const int64_t g = cfg.granularity == Granularity::PerGroup ? cfg.groupsize : 0;
+
+  QuantGrid grid;
+  if (g == 0) grid = find_grid(W, cfg);        // per row, once (before dead columns, as the reference)
+
+  // Inputs that are always zero carry no information: fix H_ii = 1, W_:i = 0.
+  const torch::Tensor dead = H.diagonal() == 0;
+  H.diagonal().masked_fill_(dead, 1.0);
+  W.masked_fill_(dead.unsqueeze(0), 0.0);
+
+  std::vector<QuantGrid> static_grids;
+  if (g > 0 && options.static_groups)
+    for (int64_t c = 0; c < cols; c += g)
+      static_grids.push_back(find_grid(W.index({Slice(), Slice(c, c + g)}), cfg));
+
+  torch::Tensor perm;
+  std::vector<int64_t> original_column(cols);
+  for (int64_t c = 0; c < cols; ++c) original_column[c] = c;
+  if (options.act_order) {
+    perm = std::get<1>(torch::sort(H.diagonal(), /*stable=*/true, /*dim=*/0, /*descending=*/true));
+    W = W.index_select(1, perm);
+    H = H.index_select(0, perm).index_select(1, perm);
+    torch::Tensor perm_cpu = perm.to(torch::kCPU);
+    std::copy(perm_cpu.data_ptr<int64_t>(), perm_cpu.data_ptr<int64_t>() + cols, original_column.begin());
+  }
+
+  H.diagonal().add_(options.percdamp * H.diagonal().mean());
+  auto [L, info] = at::linalg_cholesky_ex(H);
+  if (info.item<int64_t>() != 0)
+    throw UsageError("gptq: the Hessian is not positive definite after damping with percdamp " +
+                     std::to_string(options.percdamp) + " (raise percdamp)");
+  // U: upper Cholesky factor of H^-1. Row c of U, divided by U_cc, is the OBS
+  // update direction for column c given that columns < c are already fixed.
+  auto [U, info_inv] = at::linalg_cholesky_ex(at::cholesky_inverse(L), /*upper=*/true);
+  if (info_inv.item<int64_t>() != 0)
+    throw UsageError("gptq: the inverse Hessian is numerically singular (raise percdamp)");
+
+  torch::Tensor Q = torch::zeros_like(W);
+  torch::Tensor loss = torch::zeros({}, W.options());
+  for (int64_t i1 = 0; i1 < cols; i1 += options.blocksize) {
+    const int64_t i2 = std::min(i1 + options.blocksize, cols), count = i2 - i1;
+    torch::Tensor W1 = W.index({Slice(), Slice(i1, i2)}).clone();
+    torch::Tensor Err1 = torch::zeros_like(W1);
+    const torch::Tensor U1 = U.index({Slice(i1, i2), Slice(i1, i2)});
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t col = i1 + i;
+      if (g > 0 && options.static_groups) {
+        grid = static_grids[original_column[col] / g];
+      } else if (g > 0 && col % g == 0) {
+        // The group's columns as they are now: inside the block W1 is up to
+        // date; beyond it W still lacks this block's pending update, which is
+        // Err1 (zero from column i on) times U's rows of the block.
+        torch::Tensor current = W1.index({Slice(), Slice(i, std::min(i + g, count))});
+        if (col + g > i2)
+          current = torch::cat({current, W.index({Slice(), Slice(i2, col + g)}) -
+                                             Err1.matmul(U.index({Slice(i1, i2), Slice(i2, col + g)}))}, 1);
+        grid = find_grid(current, cfg);
+      }
+      const torch::Tensor w = W1.index({Slice(), i});
+      const torch::Tensor d = U1.index({i, i});
+      const torch::Tensor q = fake_quantize_on_grid(w.unsqueeze(1), grid).squeeze(1);
+      Q.index_put_({Slice(), col}, q);
+      const torch::Tensor err = (w - q) / d;
+      loss += err.square().sum() / 2;
+      W1.index({Slice(), Slice(i, None)})
+          .sub_(err.unsqueeze(1).matmul(U1.index({i, Slice(i, None)}).unsqueeze(0)));
+      Err1.index_put_({Slice(), i}, err);
+    }
+    // Lazy batch update: the block's errors reach the later columns at once.
+    W.index({Slice(), Slice(i2, None)}).sub_(Err1.matmul(U.index({Slice(i1, i2), Slice(i2, None)})));
+  }
+  if (options.act_order) Q = Q.index_select(1, torch::argsort(perm));
+  return {Q, loss.item<double>()};
+}
+
+}  // namespace qlab

@@ -1,0 +1,188 @@
+#include "core/quant/online.h"
+
+#include "core/error.h"
+#include "core/quant/hadamard.h"
+
+namespace qlab {
+
+namespace {
+
+nlohmann::json quant_to_json(const QuantConfig& c) {
+  return {{"bits", c.bits},           {"symmetric", c.symmetric},   {"granularity", to_string(c.granularity)},
+          {"groupsize", c.groupsize}, {"clip_ratio", c.clip_ratio}, {"clip_search", c.clip_search}};
+}
+
+QuantConfig quant_from_json(const nlohmann::json& j) {
+  QuantConfig c;
+  c.bits = j.at("bits").get<int>();
+  c.symmetric = j.at("symmetric").get<bool>();
+  c.granularity = parse_granularity(j.at("granularity").get<std::string>(), "quantization description");
+  c.groupsize = j.at("groupsize").get<int64_t>();
+  c.clip_ratio = j.at("clip_ratio").get<double>();
+  c.clip_search = j.at("clip_search").get<bool>();
+  return c;
+}
+
+// x [..., heads * head_dim]: the transform along the head axis (QuaRot's
+// online Hadamard before o_proj). The same call on W_o's rows cancels it.
+torch::Tensor across_heads(const torch::Tensor& x, const HadamardPlan& plan, int64_t heads) {
+  auto shape = x.sizes().vec();
+  auto y = x.reshape({-1, heads, x.size(-1) / heads}).transpose(1, 2);
+  return apply_hadamard(y.contiguous(), plan).transpose(1, 2).reshape(shape);
+}
+
+OnlineOp quant_op(const QuantConfig& cfg) {
+  return {"act_quant(" + cfg.describe() + ")", [cfg](const torch::Tensor& x) { return fake_quantize(x, cfg); }};
+}
+
+torch::Tensor in_float64(const torch::Tensor& w, const std::function<torch::Tensor(const torch::Tensor&)>& f) {
+  return f(w.to(torch::kFloat64)).to(w.scalar_type());
+}
+
+}  // namespace
+
+nlohmann::json OnlineSpec::to_json() const {
+  return {{"down_hadamard", down_hadamard}, {"qk_hadamard", qk_hadamard}, {"o_hadamard", o_hadamard},
+          {"seed", seed},                   {"act", quant_to_json(act)},  {"down_act", quant_to_json(down_act)},
+          {"o_act", quant_to_json(o_act)},  {"k", quant_to_json(k)},      {"v", quant_to_json(v)}};
+}
+
+OnlineSpec OnlineSpec::from_json(const nlohmann::json& j) {
+  OnlineSpec s;
+  s.down_hadamard = j.at("down_hadamard").get<bool>();
+  s.qk_hadamard = j.at("qk_hadamard").get<bool>();
+  s.o_hadamard = j.at("o_hadamard").get<bool>();
+  s.seed = j.at("seed").get<uint64_t>();
+  s.act = quant_from_json(j.at("act"));
+  s.down_act = quant_from_json(j.at("down_act"));
+  s.o_act = quant_from_json(j.at("o_act"));
+  s.k = quant_from_json(j.at("k"));
+  s.v = quant_from_json(j.at("v"));
+  return s;
+}
+
+void attach_online_hadamards(Model& model, const OnlineSpec& spec) {
+  const auto& c = model.config;
+  auto dev = model.device;
+  if (spec.down_hadamard) {
+    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.intermediate_size, true, spec.seed).to(dev));
+    for (Layer& l : model.layers)
+      l.down.input_ops.push_back({"hadamard(" + plan->description + ")",
+                                  [plan](const torch::Tensor& x) { return apply_hadamard(x, *plan); }});
+  }
+  if (spec.qk_hadamard) {
+    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.head_dim, false).to(dev));
+    for (Layer& l : model.layers) {
+      OnlineOp op{"hadamard(" + plan->description + ")", [plan](const torch::Tensor& x) { return apply_hadamard(x, *plan); }};
+      l.q_rope_ops.push_back(op);
+      l.k_rope_ops.push_back(op);
+    }
+  }
+  if (spec.o_hadamard) {
+    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.num_heads, true, spec.seed).to(dev));
+    int64_t heads = c.num_heads;
+    for (Layer& l : model.layers)
+      l.o.input_ops.push_back({"hadamard_heads(" + plan->description + ")",
+                               [plan, heads](const torch::Tensor& x) { return across_heads(x, *plan, heads); }});
+  }
+}
+
+void fuse_online_hadamards(Model& model, const OnlineSpec& spec) {
+  const auto& c = model.config;
+  if (spec.down_hadamard) {
+    auto plan = plan_hadamard(c.intermediate_size, true, spec.seed);
+    for (Layer& l : model.layers)
+      l.down.weight = in_float64(l.down.weight, [&](const torch::Tensor& w) { return apply_hadamard(w, plan.to(w.device())); });
+  }
+  if (spec.o_hadamard) {
+    auto plan = plan_hadamard(c.num_heads, true, spec.seed);
+    for (Layer& l : model.layers)
+      l.o.weight = in_float64(l.o.weight, [&](const torch::Tensor& w) { return across_heads(w, plan.to(w.device()), c.num_heads); });
+  }
+}
+
+void attach_quantizers(Model& model, const OnlineSpec& spec) {
+  for (Layer& l : model.layers) {
+    for (Linear* lin : {&l.q, &l.k, &l.v, &l.gate, &l.up})
+      if (spec.act.enabled()) lin->input_ops.push_back(quant_op(spec.act));
+    if (spec.o_act.enabled()) l.o.input_ops.push_back(quant_op(spec.o_act));
+    if (spec.down_act.enabled()) l.down.input_ops.push_back(quant_op(spec.down_act));
+    if (spec.k.enabled()) l.k_rope_ops.push_back(quant_op(spec.k));
+    if (spec.v.enabled()) l.v_ops.push_back(quant_op(spec.v));
+  }
+}
+
+std::vector<ParamSpec> activation_quant_params() {
+  return {
+      {"a_bits", ParamType::Int, "16", "activation bits, per token on every decoder linear's input (16: off)", false, 2, 16},
+      {"a_sym", ParamType::Bool, "false", "symmetric activation grid (QuaRot: true; SpinQuant/AAQ: false)"},
+      {"a_clip", ParamType::Float, "1.0", "activation clip ratio (QuaRot's W4A4 runs: 0.9)", false, 0.01, 1.0},
+      {"a_groupsize", ParamType::Int, "0", "activation group size over the width (0: whole token)", false, 0, {}},
+      {"o_per_head", ParamType::Bool, "false", "quantize o_proj's input in per-head groups (SpinQuant) instead of per token"},
+      {"down_a_bits", ParamType::Int, "0", "bits for down_proj's input (0: same as a_bits; e.g. 8 keeps it at 8-bit)", false, 0, 16},
+      {"kv_bits", ParamType::Int, "16", "KV cache bits (16: off)", false, 2, 16},
+      {"kv_sym", ParamType::Bool, "false", "symmetric KV grid"},
+      {"kv_clip", ParamType::Float, "1.0", "KV clip ratio (QuaRot: 0.95)", false, 0.01, 1.0},
+      {"kv_groupsize", ParamType::Int, "0", "KV group size (0: one head, i.e. head_dim)", false, 0, {}},
+  };
+}
+
+void read_activation_quant(const Params& p, const Model& model, OnlineSpec& spec) {
+  const std::string where = p.owner();
+  QuantConfig act;
+  act.bits = static_cast<int>(p.get_int("a_bits"));
+  act.symmetric = p.get_bool("a_sym");
+  act.clip_ratio = p.get_float("a_clip");
+  int64_t ag = p.get_int("a_groupsize");
+  act.granularity = ag > 0 ? Granularity::PerGroup : Granularity::PerToken;
+  act.groupsize = ag;
+  if (act.enabled()) act.validate_width(model.config.hidden_size, where + ".a_groupsize");
+  spec.act = act;
+  spec.o_act = act;
+  if (p.get_bool("o_per_head") && act.enabled()) {
+    spec.o_act.granularity = Granularity::PerGroup;
+    spec.o_act.groupsize = model.config.head_dim;
+  }
+  spec.down_act = act;
+  if (int64_t db = p.get_int("down_a_bits"); db > 0) spec.down_act.bits = static_cast<int>(db);
+  if (spec.down_act.enabled() && ag > 0) spec.down_act.validate_width(model.config.intermediate_size, where + ".a_groupsize");
+  QuantConfig kv;
+  kv.bits = static_cast<int>(p.get_int("kv_bits"));
+  kv.symmetric = p.get_bool("kv_sym");
+  kv.clip_ratio = p.get_float("kv_clip");
+  int64_t kg = p.get_int("kv_groupsize");
+  // K and V arrive as [B, kv_heads, T, head_dim]: groups run over head_dim.
+  if (kg > 0 && kg < model.config.head_dim) {
+    kv.granularity = Granularity::PerGroup;
+    kv.groupsize = kg;
+  } else {
+    kv.granularity = Granularity::PerToken;
+  }
+  if (kv.enabled()) kv.validate_width(model.config.head_dim, where + ".kv_groupsize");
+  spec.k = spec.v = kv;
+}
+
+std::vector<ParamSpec> weight_quant_params() {
+  return {
+      {"w_bits", ParamType::Int, "4", "weight bits (16: weights stay in full precision)", false, 2, 16},
+      {"w_sym", ParamType::Bool, "true", "symmetric weight grid"},
+      {"w_groupsize", ParamType::Int, "0", "group size over input columns (0: per output channel)", false, 0, {}},
+      {"w_clip", ParamType::Float, "1.0", "weight clip ratio", false, 0.01, 1.0},
+      {"w_clip_search", ParamType::Bool, "false", "search the clip per row minimising |q - w|^2.4 (QuaRot's w_clip)"},
+  };
+}
+
+QuantConfig read_weight_quant(const Params& p) {
+  QuantConfig c;
+  c.bits = static_cast<int>(p.get_int("w_bits"));
+  c.symmetric = p.get_bool("w_sym");
+  int64_t g = p.get_int("w_groupsize");
+  c.granularity = g > 0 ? Granularity::PerGroup : Granularity::PerChannel;
+  c.groupsize = g;
+  c.clip_ratio = p.get_float("w_clip");
+  c.clip_search = p.get_bool("w_clip_search");
+  c.validate(p.owner());
+  return c;
+}
+
+}  // namespace qlab

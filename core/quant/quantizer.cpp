@@ -1,0 +1,184 @@
+#include "core/quant/quantizer.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace qlab {
+
+const char* to_string(Granularity g) {
+  switch (g) {
+    case Granularity::PerChannel: return "per_channel";
+    case Granularity::PerGroup: return "per_group";
+    case Granularity::PerToken: return "per_token";
+    case Granularity::PerTensor: return "per_tensor";
+  }
+  return "?";
+}
+
+Granularity parse_granularity(const std::string& name, const std::string& where) {
+  for (Granularity g : {Granularity::PerChannel, Granularity::PerGroup, Granularity::PerToken,
+                        Granularity::PerTensor})
+    if (name == to_string(g)) return g;
+  throw UsageError(where + ": unknown quantization granularity '" + name +
+                   "' (allowed: per_channel, per_group, per_token, per_tensor)");
+}
+
+void QuantConfig::validate(const std::string& where) const {
+  auto fail = [&](const std::string& what) { throw UsageError(where + ": " + what); };
+  if (bits == 16) return;
+  if (bits < 2 || bits > 8)
+    fail("quantization bits must be 2..8, or 16 for no quantization; got " + std::to_string(bits));
+  if (!(clip_ratio > 0.0 && clip_ratio <= 1.0))
+    fail("clip ratio must be in (0, 1]; got " + std::to_string(clip_ratio));
+  if (granularity == Granularity::PerGroup && groupsize <= 0)
+    fail("per_group quantization needs a groupsize > 0; got " + std::to_string(groupsize));
+  if (granularity != Granularity::PerGroup && groupsize != 0)
+    fail("groupsize " + std::to_string(groupsize) + " given with " + to_string(granularity) +
+         " quantization (use per_group)");
+  if (clip_search) {
+    if (clip_grid < 1) fail("clip search grid must be >= 1; got " + std::to_string(clip_grid));
+    if (!(clip_max_shrink >= 0.0 && clip_max_shrink < 1.0))
+      fail("clip search max shrink must be in [0, 1); got " + std::to_string(clip_max_shrink));
+    if (!(clip_norm > 0.0)) fail("clip search norm must be > 0; got " + std::to_string(clip_norm));
+  }
+}
+
+void QuantConfig::validate_width(int64_t width, const std::string& where) const {
+  validate(where);
+  if (enabled() && granularity == Granularity::PerGroup && width % groupsize != 0)
+    throw UsageError(where + ": groupsize " + std::to_string(groupsize) +
+                     " does not divide the quantized width " + std::to_string(width));
+}
+
+std::string QuantConfig::describe() const {
+  if (!enabled()) return "off";
+  std::ostringstream s;
+  s << "int" << bits << (symmetric ? " sym" : " asym");
+  if (symmetric && symmetric_grid == SymmetricGrid::Offset) s << "(offset grid)";
+  s << " " << to_string(granularity);
+  if (granularity == Granularity::PerGroup) s << "(" << groupsize << ")";
+  if (clip_ratio != 1.0) s << " clip " << clip_ratio;
+  if (clip_search) s << " clip-search";
+  return s.str();
+}
+
+namespace {
+
+// Scale and zero for every row from the row's range shrunk by `factor`.
+// The range always includes 0 (as in the reference codes): zero is then exactly
+// representable and the zero point lies inside [qmin, qmax].
+void grid_from_range(const torch::Tensor& lo, const torch::Tensor& hi, double factor,
+                     const QuantConfig& cfg, QuantGrid& g) {
+  if (cfg.symmetric) {
+    // hi = max|x|; signed grid uses qmax steps up, offset grid spans 2 max|x|.
+    const double span = cfg.symmetric_grid == SymmetricGrid::Signed ? 1.0 : 2.0;
+    g.scale = hi * (span * factor / static_cast<double>(g.qmax));
+    g.scale = torch::where(g.scale > 0, g.scale, torch::ones_like(g.scale));   // all-zero rows
+    g.zero = cfg.symmetric_grid == SymmetricGrid::Signed
+                 ? torch::zeros_like(g.scale)
+                 : torch::full_like(g.scale, static_cast<double>(int64_t{1} << (cfg.bits - 1)));
+  } else {
+    g.scale = (hi - lo) * (factor / static_cast<double>(g.qmax));
+    g.scale = torch::where(g.scale > 0, g.scale, torch::ones_like(g.scale));
+    g.zero = torch::round(-lo * factor / g.scale);
+  }
+}
+
+torch::Tensor row_error(const torch::Tensor& x, const QuantGrid& g, double norm) {
+  return (fake_quantize_on_grid(x, g) - x).abs().pow(norm).sum(-1, /*keepdim=*/true);
+}
+
+}  // namespace
+
+QuantGrid find_grid(const torch::Tensor& x_in, const QuantConfig& cfg) {
+  const auto dtype = x_in.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  const torch::Tensor x = x_in.detach().to(dtype);
+  QuantGrid g;
+  if (cfg.symmetric && cfg.symmetric_grid == SymmetricGrid::Signed) {
+    g.qmin = -(int64_t{1} << (cfg.bits - 1));
+    g.qmax = (int64_t{1} << (cfg.bits - 1)) - 1;
+  } else {
+    g.qmin = 0;
+    g.qmax = (int64_t{1} << cfg.bits) - 1;
+  }
+  torch::Tensor lo, hi;
+  if (cfg.symmetric) {
+    hi = x.abs().amax(-1, /*keepdim=*/true);
+  } else {
+    lo = x.amin(-1, true).clamp_max(0);
+    hi = x.amax(-1, true).clamp_min(0);
+  }
+  grid_from_range(lo, hi, cfg.clip_ratio, cfg, g);
+  if (!cfg.clip_search) return g;
+
+  // Keep, per row, the shrink factor with the smallest sum |x_hat - x|^norm;
+  // strict improvement only, so the search never does worse than factor 1.
+  torch::Tensor best = row_error(x, g, cfg.clip_norm);
+  const int steps = static_cast<int>(cfg.clip_max_shrink * cfg.clip_grid + 1e-9);
+  for (int i = 1; i < steps; ++i) {
+    QuantGrid c = g;
+    grid_from_range(lo, hi, cfg.clip_ratio * (1.0 - static_cast<double>(i) / cfg.clip_grid), cfg, c);
+    torch::Tensor err = row_error(x, c, cfg.clip_norm);
+    torch::Tensor better = err < best;
+    best = torch::where(better, err, best);
+    g.scale = torch::where(better, c.scale, g.scale);
+    g.zero = torch::where(better, c.zero, g.zero);
+  }
+  return g;
+}
+
+torch::Tensor quantize_codes(const torch::Tensor& x, const QuantGrid& g) {
+  return torch::clamp(torch::round(x.to(g.scale.scalar_type()) / g.scale) + g.zero,
+                      static_cast<double>(g.qmin), static_cast<double>(g.qmax));
+}
+
+torch::Tensor fake_quantize_on_grid(const torch::Tensor& x, const QuantGrid& g) {
+  return ((quantize_codes(x, g) - g.zero) * g.scale).to(x.scalar_type());
+}
+
+torch::Tensor fake_quantize(const torch::Tensor& x, const QuantConfig& cfg) {
+  if (!cfg.enabled()) return x;
+  if (x.dim() == 0) throw UsageError("quantizer: cannot quantize a 0-dimensional tensor");
+  cfg.validate_width(x.size(-1), "quantizer");
+  const torch::Tensor v = x.detach();
+  torch::Tensor rows;
+  switch (cfg.granularity) {
+    case Granularity::PerTensor: rows = v.reshape({1, -1}); break;
+    case Granularity::PerGroup: {
+      std::vector<int64_t> shape = v.sizes().vec();
+      shape.back() = v.size(-1) / cfg.groupsize;
+      shape.push_back(cfg.groupsize);
+      rows = v.reshape(shape);
+      break;
+    }
+    case Granularity::PerChannel:
+    case Granularity::PerToken: rows = v; break;
+  }
+  torch::Tensor out = fake_quantize_on_grid(rows, find_grid(rows, cfg)).reshape(x.sizes());
+  if (x.requires_grad()) return x + (out - x).detach();
+  return out;
+}
+
+torch::Tensor fake_quantize_weight(const torch::Tensor& weight, const QuantConfig& cfg) {
+  if (!cfg.enabled()) return weight;
+  if (weight.dim() != 2)
+    throw UsageError("quantizer: weight quantization expects a matrix [out, in]; got " +
+                     std::to_string(weight.dim()) + " dimensions");
+  if (cfg.granularity != Granularity::PerChannel && cfg.granularity != Granularity::PerGroup &&
+      cfg.granularity != Granularity::PerTensor)
+    throw UsageError(std::string("quantizer: weights are quantized per_channel, per_group or "
+                                 "per_tensor, not ") + to_string(cfg.granularity));
+  return fake_quantize(weight, cfg);
+}
+
+torch::Tensor fake_quantize_activation(const torch::Tensor& x, const QuantConfig& cfg) {
+  if (!cfg.enabled()) return x;
+  if (cfg.granularity == Granularity::PerChannel)
+    throw UsageError("quantizer: activations are quantized per_token, per_group or per_tensor, "
+                     "not per_channel");
+  return fake_quantize(x, cfg);
+}
+
+}  // namespace qlab

@@ -1,0 +1,329 @@
+#include "core/report.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace qlab {
+namespace {
+
+const char* const kMissingText = "—";   // markdown; LaTeX shows "---", CSV an empty cell
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> parts;
+  std::stringstream ss(s);
+  for (std::string part; std::getline(ss, part, sep);) parts.push_back(part);
+  return parts;
+}
+
+bool parse_double(const std::string& s, double& v) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  v = std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size();
+}
+
+// A config node as a table cell: scalars as written; a pipeline (a list of
+// one-key maps) as its plugin names joined with "+"; anything else as flow YAML.
+std::string show(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return "";
+  if (node.IsScalar()) return node.Scalar();
+  if (node.IsSequence() && node.size() > 0) {
+    std::string names;
+    bool pipeline = true;
+    for (const auto& step : node) {
+      if (!step.IsMap() || step.size() != 1) {
+        pipeline = false;
+        break;
+      }
+      names += (names.empty() ? "" : "+") + step.begin()->first.Scalar();
+    }
+    if (pipeline) return names;
+  }
+  YAML::Emitter out;
+  out << YAML::Flow << node;
+  return out.c_str();
+}
+
+// Walks with reset(): assigning one YAML::Node to another would overwrite the
+// config itself rather than move the cursor.
+// `n`'s entry `part` (a map key, or a sequence index); undefined when absent.
+// Const access, so a lookup never inserts into the config.
+YAML::Node child(const YAML::Node& n, const std::string& part) {
+  if (n.IsMap()) return n[part];
+  if (n.IsSequence()) {
+    char* end = nullptr;
+    unsigned long i = std::strtoul(part.c_str(), &end, 10);
+    if (!part.empty() && *end == '\0' && i < n.size()) return n[i];
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+std::string config_value(const YAML::Node& config, const std::string& key) {
+  YAML::Node node = config;   // copy construction: a handle, not a copy of the tree
+  for (const auto& part : split(key, '.')) {
+    YAML::Node next = child(node, part);
+    if (!next.IsDefined()) return "";
+    // reset(), not `node = next`: assigning one YAML::Node to another writes
+    // through to the tree the first one points at.
+    node.reset(next);
+  }
+  return show(node);
+}
+
+// A run with its config parsed once.
+struct Loaded {
+  const RunRecord* run;
+  YAML::Node config;
+};
+
+std::string value_of(const Loaded& l, const std::string& key) {
+  auto it = l.run->axes.find(key);
+  if (it != l.run->axes.end()) return it->second;
+  std::string v = config_value(l.config, key);
+  if (v.empty() && key == "seed") return std::to_string(l.run->seed);
+  return v;
+}
+
+bool same_value(const std::string& a, const std::string& b) {
+  double x, y;
+  return a == b || (parse_double(a, x) && parse_double(b, y) && x == y);
+}
+
+std::string join(const std::set<std::string>& items) {
+  std::string s;
+  for (const auto& i : items) s += (s.empty() ? "" : ", ") + i;
+  return s.empty() ? "(none)" : s;
+}
+
+struct Cell {
+  size_t n = 0;
+  double mean = 0, std = 0;   // sample std (n - 1), 0 when n == 1
+};
+
+Cell aggregate(const std::vector<double>& xs) {
+  Cell c;
+  c.n = xs.size();
+  if (c.n == 0) return c;
+  for (double x : xs) c.mean += x;
+  c.mean /= c.n;
+  if (c.n > 1) {
+    double ss = 0;
+    for (double x : xs) ss += (x - c.mean) * (x - c.mean);
+    c.std = std::sqrt(ss / (c.n - 1));
+  }
+  return c;
+}
+
+std::string shortest(double v) {   // round-trips exactly, for CSV
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+std::string latex_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '\\': out += "\\textbackslash{}"; break;
+      case '~': out += "\\textasciitilde{}"; break;
+      case '^': out += "\\textasciicircum{}"; break;
+      case '&': case '%': case '$': case '#': case '_': case '{': case '}':
+        out += '\\';
+        out += c;
+        break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += (c == '"') ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string cell_text(const Cell& c, ReportFormat f) {
+  if (c.n == 0) return f == ReportFormat::Latex ? "---" : kMissingText;
+  int d = display_decimals(c.mean);
+  std::string mean = format_number(c.mean, d);
+  if (c.n == 1) return f == ReportFormat::Latex ? "$" + mean + "$" : mean;
+  std::string sd = format_number(c.std, d);
+  return f == ReportFormat::Latex ? "$" + mean + " \\pm " + sd + "$" : mean + " ± " + sd;
+}
+
+}  // namespace
+
+ReportFormat parse_report_format(const std::string& text) {
+  if (text == "md") return ReportFormat::Markdown;
+  if (text == "latex") return ReportFormat::Latex;
+  if (text == "csv") return ReportFormat::Csv;
+  throw UsageError("--format: expected md, latex or csv, got '" + text + "'");
+}
+
+int display_decimals(double value) {
+  if (value == 0 || !std::isfinite(value)) return 4;
+  int magnitude = static_cast<int>(std::floor(std::log10(std::fabs(value))));
+  return std::clamp(3 - magnitude, 0, 6);
+}
+
+std::string format_number(double value, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+  return buf;
+}
+
+std::string row_value(const RunRecord& run, const std::string& key) {
+  YAML::Node config;
+  try {
+    config = YAML::Load(run.config);
+  } catch (const YAML::Exception&) {
+  }
+  return value_of(Loaded{&run, config}, key);
+}
+
+Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
+  // One record per hash; a complete one wins over a failed one.
+  std::map<std::string, const RunRecord*> by_hash;
+  for (const auto& r : runs) {
+    auto [it, added] = by_hash.emplace(r.hash, &r);
+    if (!added && r.status == "complete") it->second = &r;
+  }
+  std::vector<Loaded> all;
+  for (const auto& [hash, r] : by_hash) {
+    Loaded l{r, YAML::Node()};
+    try {
+      l.config = YAML::Load(r->config);
+    } catch (const YAML::Exception&) {   // a record without a parsable config shows "" for config keys
+    }
+    all.push_back(l);
+  }
+
+  std::set<std::string> axes, metrics;
+  for (const auto& l : all) {
+    for (const auto& [k, v] : l.run->axes) axes.insert(k);
+    for (const auto& [k, v] : l.run->output.metrics) metrics.insert(k);
+  }
+  auto known_key = [&](const std::string& key) {
+    return std::any_of(all.begin(), all.end(), [&](const Loaded& l) { return !value_of(l, key).empty(); });
+  };
+  std::vector<std::string> rows = spec.rows, cols = spec.cols;
+  if (rows.empty())
+    for (const auto& a : axes)
+      if (a != "seed" && a != "seeds") rows.push_back(a);
+  if (cols.empty()) cols.assign(metrics.begin(), metrics.end());
+  for (const auto& k : rows)
+    if (!known_key(k)) throw UsageError("--rows: no run has '" + k + "' (axes: " + join(axes) + "; or a dotted config path)");
+  for (const auto& [k, v] : spec.where)
+    if (!known_key(k)) throw UsageError("--where: no run has '" + k + "' (axes: " + join(axes) + "; or a dotted config path)");
+  for (const auto& m : cols)
+    if (!metrics.count(m)) throw UsageError("--cols: no run has metric '" + m + "' (metrics: " + join(metrics) + ")");
+
+  // Filter, then group the complete runs by their row values. Rows keep the
+  // study's order: each group sorts by the smallest run index it holds.
+  Report report;
+  struct Group {
+    int64_t first_index;
+    std::vector<const RunRecord*> runs;
+  };
+  std::map<std::vector<std::string>, Group> groups;
+  for (const auto& l : all) {
+    bool keep = std::all_of(spec.where.begin(), spec.where.end(),
+                            [&](const auto& w) { return same_value(value_of(l, w.first), w.second); });
+    if (!keep) continue;
+    if (l.run->status != "complete") {
+      ++report.failed_excluded;
+      continue;
+    }
+    std::vector<std::string> key;
+    for (const auto& k : rows) key.push_back(value_of(l, k));
+    auto [it, added] = groups.emplace(key, Group{l.run->index, {}});
+    it->second.first_index = std::min(it->second.first_index, l.run->index);
+    it->second.runs.push_back(l.run);
+  }
+  std::vector<std::pair<std::vector<std::string>, const Group*>> ordered;
+  for (const auto& [key, g] : groups) ordered.emplace_back(key, &g);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const auto& a, const auto& b) { return a.second->first_index < b.second->first_index; });
+
+  // Table cells, as text, header first.
+  const ReportFormat f = spec.format;
+  std::vector<std::string> header = rows;
+  if (f == ReportFormat::Csv) header.push_back("runs");
+  for (const auto& m : cols) {
+    header.push_back(m);
+    if (f == ReportFormat::Csv) header.push_back(m + ".std");
+  }
+  std::vector<std::vector<std::string>> body;
+  for (const auto& [key, g] : ordered) {
+    std::vector<std::string> line = key;
+    if (f == ReportFormat::Csv) line.push_back(std::to_string(g->runs.size()));
+    for (const auto& m : cols) {
+      std::vector<double> xs;
+      for (const RunRecord* r : g->runs) {
+        auto it = r->output.metrics.find(m);
+        if (it != r->output.metrics.end()) xs.push_back(it->second);
+      }
+      Cell c = aggregate(xs);
+      if (f == ReportFormat::Csv) {
+        line.push_back(c.n ? shortest(c.mean) : "");
+        line.push_back(c.n > 1 ? shortest(c.std) : "");
+      } else {
+        line.push_back(cell_text(c, f));
+      }
+    }
+    body.push_back(line);
+  }
+
+  std::string footnote;
+  if (report.failed_excluded > 0)
+    footnote = std::to_string(report.failed_excluded) + " failed run" + (report.failed_excluded == 1 ? "" : "s") + " excluded";
+
+  std::string& out = report.text;
+  if (f == ReportFormat::Csv) {
+    auto emit = [&](const std::vector<std::string>& line) {
+      for (size_t i = 0; i < line.size(); ++i) out += (i ? "," : "") + csv_field(line[i]);
+      out += "\n";
+    };
+    emit(header);
+    for (const auto& line : body) emit(line);
+  } else if (f == ReportFormat::Markdown) {
+    auto emit = [&](const std::vector<std::string>& line) {
+      out += "|";
+      for (const auto& c : line) out += " " + c + " |";
+      out += "\n";
+    };
+    emit(header);
+    out += "|";
+    for (size_t i = 0; i < header.size(); ++i) out += i < rows.size() ? " --- |" : " ---: |";
+    out += "\n";
+    for (const auto& line : body) emit(line);
+    if (!footnote.empty()) out += "\n" + footnote + ".\n";
+  } else {
+    out += "\\begin{tabular}{" + std::string(rows.size(), 'l') + std::string(cols.size(), 'r') + "}\n\\toprule\n";
+    auto emit = [&](const std::vector<std::string>& line, bool escape) {
+      for (size_t i = 0; i < line.size(); ++i)
+        out += (i ? " & " : "") + (escape || i < rows.size() ? latex_escape(line[i]) : line[i]);
+      out += " \\\\\n";
+    };
+    emit(header, true);
+    out += "\\midrule\n";
+    for (const auto& line : body) emit(line, false);
+    out += "\\bottomrule\n\\end{tabular}\n";
+    if (!footnote.empty()) out += "% " + footnote + "\n";
+  }
+  return report;
+}
+
+}  // namespace qlab

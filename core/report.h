@@ -1,0 +1,46 @@
+// Tables from results files: one row per distinct value of the row keys, one
+// column per metric, mean ± sample std over the runs that share a row (seeds).
+//
+//   qlab report results/a.h5 --rows method,method.1.gptq.w_bits --cols perplexity.ppl
+//
+// A row key is a sweep axis name or a dotted path into the resolved config
+// (`model.path`, `method.1.gptq.w_bits`; `method` alone shows the pipeline as
+// "quarot+gptq"). Failed runs are left out and counted in a footnote.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/store.h"
+
+namespace qlab {
+
+enum class ReportFormat { Markdown, Latex, Csv };
+ReportFormat parse_report_format(const std::string& text);   // "md", "latex", "csv"; else UsageError
+
+struct ReportSpec {
+  std::vector<std::string> rows;    // empty: every sweep axis of the runs
+  std::vector<std::string> cols;    // empty: every metric of the runs
+  std::vector<std::pair<std::string, std::string>> where;   // keep runs whose key shows this value
+  ReportFormat format = ReportFormat::Markdown;
+};
+
+// The value a run shows for a row key, or "" when it has none.
+std::string row_value(const RunRecord& run, const std::string& key);
+
+struct Report {
+  std::string text;            // the table; md and latex end with the footnote
+  size_t failed_excluded = 0;  // failed runs matching --where, left out
+};
+
+// Builds the table. Runs with the same hash (a shard read twice) count once.
+// Throws UsageError "--rows: ..." / "--cols: ..." / "--where: ..." for keys
+// no run has, so a misspelling does not yield an empty-looking table.
+Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec);
+
+// Number shown in tables: four significant digits, no exponent (5.472, 123.5, 0.8000).
+std::string format_number(double value, int decimals);
+int display_decimals(double value);
+
+}  // namespace qlab

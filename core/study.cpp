@@ -1,0 +1,438 @@
+#include "core/study.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <set>
+
+#include "core/error.h"
+#include "core/hash.h"
+#include "core/registry.h"
+#include "core/suggest.h"
+#include "core/validate.h"
+#include "core/yaml_util.h"
+
+namespace fs = std::filesystem;
+
+namespace qlab {
+
+namespace {
+
+const std::vector<std::string> kTopLevelKeys = {"name",   "output",     "model", "base_model", "datasets",
+                                                "method", "evaluators", "sweep", "seed",       "data_root"};
+
+ParamSpec spec(std::string name, ParamType type, std::string default_value, std::string doc) {
+  ParamSpec s;
+  s.name = std::move(name);
+  s.type = type;
+  s.default_value = std::move(default_value);
+  s.doc = std::move(doc);
+  return s;
+}
+
+// `model:` and `base_model:` share one schema, validated like plugin parameters.
+std::vector<ParamSpec> model_schema() {
+  ParamSpec path = spec("path", ParamType::String, "", "Hugging Face checkpoint folder");
+  path.required = true;
+  ParamSpec dtype = spec("dtype", ParamType::String, "float32", "precision the model runs in");
+  dtype.choices = {"float32", "bfloat16", "float16"};
+  return {path, dtype, spec("device", ParamType::String, "cpu", "cpu, cuda or cuda:N"),
+          spec("chat_template", ParamType::String, "", "chat template name or file (default: the model's own)"),
+          spec("offload", ParamType::Bool, "false", "keep layers on the CPU, moving each to the device when it runs")};
+}
+
+// The scalar top-level keys that belong to each run.
+std::vector<ParamSpec> run_schema() {
+  ParamSpec seed = spec("seed", ParamType::Int, "0", "seed of every random choice in the run");
+  seed.min = 0;
+  return {seed, spec("data_root", ParamType::String, "''", "folder that relative data set paths are read from")};
+}
+
+// Lookups through a const node: yaml-cpp's non-const operator[] inserts the key.
+YAML::Node child(const YAML::Node& map, const std::string& key) {
+  return map.IsMap() ? map[key] : YAML::Node();
+}
+
+// The key node of map[key] (for "file:line:col of the key"), or the map itself.
+YAML::Node key_of(const YAML::Node& map, const std::string& key) {
+  if (map.IsMap())
+    for (const auto& kv : map)
+      if (kv.first.Scalar() == key) return kv.first;
+  return map;
+}
+
+std::string join(const std::vector<std::string>& parts, size_t n, const char* sep = ".") {
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s += (i ? sep : "") + parts[i];
+  return s;
+}
+
+std::vector<std::string> split_path(const std::string& dotted) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t dot = dotted.find('.', start);
+    parts.push_back(dotted.substr(start, dot - start));
+    if (parts.back().empty()) return {};
+    if (dot == std::string::npos) return parts;
+    start = dot + 1;
+  }
+}
+
+// A copy of `node` with the value at path `parts` replaced by `value`. Untouched
+// subtrees are shared with the original, so they keep their file positions. A
+// missing map key may be created as the last part only (it is then checked
+// against the schema like any key); `origin` locates it in messages.
+YAML::Node with_value(const YAML::Node& node, const std::vector<std::string>& parts, size_t i,
+                      const YAML::Node& value, Locator& loc, const std::string& origin,
+                      const std::function<UsageError(const std::string&)>& fail) {
+  if (i == parts.size()) return value;
+  const std::string& part = parts[i];
+  if (node.IsMap() || node.IsNull()) {
+    YAML::Node out(YAML::NodeType::Map);
+    bool found = false;
+    if (node.IsMap())
+      for (const auto& kv : node) {
+        bool here = !found && kv.first.Scalar() == part;
+        out.force_insert(kv.first, here ? with_value(kv.second, parts, i + 1, value, loc, origin, fail) : kv.second);
+        found |= here;
+      }
+    if (!found) {
+      if (i + 1 != parts.size()) throw fail("there is no '" + join(parts, i + 1) + "'");
+      YAML::Node key(part);
+      loc.note(key, origin);
+      out.force_insert(key, value);
+    }
+    return out;
+  }
+  if (node.IsSequence()) {
+    bool digits = part.find_first_not_of("0123456789") == std::string::npos;
+    size_t index = digits && part.size() < 9 ? std::stoul(part) : node.size();
+    if (index >= node.size())
+      throw fail("'" + join(parts, i) + "' is a list of " + std::to_string(node.size()) + ", '" + part +
+                 "' is not an index of it");
+    YAML::Node out(YAML::NodeType::Sequence);
+    for (size_t j = 0; j < node.size(); ++j)
+      out.push_back(j == index ? with_value(node[j], parts, i + 1, value, loc, origin, fail) : node[j]);
+    return out;
+  }
+  throw fail("'" + join(parts, i) + "' is a single value, it has no '" + part + "'");
+}
+
+// A deep copy without file positions (a parsed override would otherwise point
+// at line 1 of the study), each node noted as coming from `origin`.
+YAML::Node unmarked_copy(const YAML::Node& n, Locator& loc, const std::string& origin) {
+  YAML::Node out;
+  if (n.IsScalar()) {
+    out = YAML::Node(n.Scalar());
+    out.SetTag(n.Tag());
+  } else if (n.IsSequence()) {
+    out = YAML::Node(YAML::NodeType::Sequence);
+    for (const auto& e : n) out.push_back(unmarked_copy(e, loc, origin));
+  } else if (n.IsMap()) {
+    out = YAML::Node(YAML::NodeType::Map);
+    for (const auto& kv : n) out.force_insert(unmarked_copy(kv.first, loc, origin), unmarked_copy(kv.second, loc, origin));
+  } else {
+    out = YAML::Node(YAML::NodeType::Null);
+  }
+  loc.note(out, origin);
+  return out;
+}
+
+YAML::Node apply_override(const YAML::Node& root, const std::string& text, Locator& loc) {
+  std::string origin = loc.file() + ": override '" + text + "'";
+  size_t eq = text.find('=');
+  if (eq == std::string::npos) throw UsageError(origin + ": expected key=value");
+  std::vector<std::string> parts = split_path(text.substr(0, eq));
+  if (parts.empty()) throw UsageError(origin + ": '" + text.substr(0, eq) + "' is not a dotted path like method.0.gptq.w_bits");
+  YAML::Node value;
+  try {
+    value = YAML::Load(text.substr(eq + 1));
+  } catch (const YAML::ParserException& e) {
+    throw UsageError(origin + ": malformed YAML value: " + e.msg);
+  }
+  return with_value(root, parts, 0, unmarked_copy(value, loc, origin), loc, origin,
+                    [&](const std::string& m) { return UsageError(origin + ": " + m); });
+}
+
+// One sweep axis: a dotted path into the config and the values it takes.
+struct Axis {
+  std::string path;
+  std::vector<std::string> parts;
+  YAML::Node key;
+  std::vector<YAML::Node> values;
+};
+
+// Axes varied together (a zip, or a single grid axis); runs are the cartesian
+// product of the groups.
+using Group = std::vector<Axis>;
+
+Axis parse_axis(const std::string& path, const YAML::Node& key, const YAML::Node& values, const Locator& loc) {
+  Axis a{path, split_path(path), key, {}};
+  if (a.parts.empty()) throw loc.error(key, "sweep axis '" + path + "' is not a dotted path like method.0.gptq.w_bits");
+  if (a.parts[0] == "name" || a.parts[0] == "output" || a.parts[0] == "sweep")
+    throw loc.error(key, "sweep axis '" + path + "': '" + a.parts[0] + "' belongs to the whole study and cannot be swept");
+  if (!values.IsSequence()) throw loc.error(values, "sweep axis '" + path + "' must be a list of values");
+  if (values.size() == 0) throw loc.error(key, "sweep axis '" + path + "' has no values (an empty list gives no runs)");
+  for (const auto& v : values) a.values.push_back(v);
+  return a;
+}
+
+std::vector<Group> parse_sweep(const YAML::Node& sweep, const Locator& loc) {
+  std::vector<Group> groups;
+  if (!sweep.IsDefined() || sweep.IsNull()) return groups;
+  if (!sweep.IsMap()) throw loc.error(sweep, "sweep must be a map with grid, zip and/or seeds");
+  std::set<std::string> paths;
+  auto add = [&](Group g) {
+    for (const auto& a : g)
+      if (!paths.insert(a.path).second) throw loc.error(a.key, "sweep axis '" + a.path + "' is swept twice");
+    groups.push_back(std::move(g));
+  };
+  Group zip, seeds;
+  for (const auto& kv : sweep) {
+    std::string k = kv.first.Scalar();
+    if (k == "grid" || k == "zip") {
+      if (!kv.second.IsMap()) throw loc.error(kv.second, "sweep " + k + " must be a map of axis path -> list of values");
+      for (const auto& axis : kv.second) {
+        Axis a = parse_axis(axis.first.Scalar(), axis.first, axis.second, loc);
+        if (k == "grid") add({a});
+        else zip.push_back(a);
+      }
+    } else if (k == "seeds") {
+      seeds.push_back(parse_axis("seed", kv.first, kv.second, loc));
+    } else {
+      throw loc.error(kv.first, "unknown key '" + k + "' in sweep" + did_you_mean(k, {"grid", "zip", "seeds"}));
+    }
+  }
+  for (const auto& a : zip)
+    if (a.values.size() != zip[0].values.size())
+      throw loc.error(a.key, "zip axis '" + a.path + "' has " + std::to_string(a.values.size()) + " values but '" +
+                                 zip[0].path + "' has " + std::to_string(zip[0].values.size()) +
+                                 " (zipped axes vary together and need equal lengths)");
+  if (!zip.empty()) add(zip);
+  if (!seeds.empty()) add(seeds);  // innermost: the runs of one setting sit together
+  return groups;
+}
+
+// A step written as `name` or `{name: {params}}`.
+struct StepNode {
+  std::string name;
+  YAML::Node name_node, params;
+};
+
+std::vector<StepNode> parse_steps(const YAML::Node& node, const std::string& kind, const Locator& loc) {
+  std::vector<StepNode> steps;
+  if (!node.IsDefined() || node.IsNull()) return steps;
+  auto one = [&](const YAML::Node& s) {
+    if (s.IsScalar()) return StepNode{s.Scalar(), s, YAML::Node()};
+    if (s.IsMap() && s.size() == 1) {
+      auto kv = *s.begin();
+      return StepNode{kv.first.Scalar(), kv.first, kv.second};
+    }
+    throw loc.error(s, "a " + kind + " step is a plugin name or {name: {params}}, like {gptq: {w_bits: 4}}");
+  };
+  if (node.IsSequence())
+    for (const auto& s : node) steps.push_back(one(s));
+  else
+    steps.push_back(one(node));
+  return steps;
+}
+
+bool valid_device(const std::string& d) {
+  if (d == "cpu" || d == "cuda") return true;
+  std::string n = d.substr(std::min<size_t>(5, d.size()));
+  return d.rfind("cuda:", 0) == 0 && !n.empty() && n.find_first_not_of("0123456789") == std::string::npos;
+}
+
+Params validate_model(const YAML::Node& cfg, const std::string& key, const Locator& loc) {
+  YAML::Node node = child(cfg, key);
+  Params p = validate_params(node, model_schema(), key, key, loc, key_of(cfg, key));
+  std::string device = p.get_string("device");
+  if (!valid_device(device))
+    throw loc.error(child(node, "device"), "'device' for " + key + ": '" + device + "' is not cpu, cuda or cuda:N");
+  std::string path = p.get_string("path");
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw loc.error(key_of(node, "path"), key + " path '" + path + "' does not exist");
+  return p;
+}
+
+// Checks a run's config against the schemas and builds its canonical form.
+RunSpec resolve_run(const YAML::Node& cfg, const Locator& loc) {
+  const Registry& reg = Registry::instance();
+  RunSpec run;
+  YAML::Node out(YAML::NodeType::Map);
+
+  for (const char* m : {"model", "base_model"})
+    if (child(cfg, m).IsDefined()) out[m] = validate_model(cfg, m, loc).node();
+
+  YAML::Node datasets = child(cfg, "datasets");
+  YAML::Node out_datasets(YAML::NodeType::Map);
+  std::vector<std::string> dataset_names;
+  if (datasets.IsDefined() && !datasets.IsNull()) {
+    if (!datasets.IsMap()) throw loc.error(datasets, "datasets must be a map of name -> {reader: {params}}");
+    for (const auto& kv : datasets) {
+      std::string name = kv.first.Scalar();
+      std::vector<StepNode> reader = parse_steps(kv.second, "data set", loc);
+      if (reader.size() != 1) throw loc.error(kv.second, "data set '" + name + "' needs exactly one reader: {reader: {params}}");
+      const StepNode& r = reader[0];
+      const DatasetInfo* info;
+      try {
+        info = &reg.dataset(r.name);
+      } catch (const UsageError& e) {
+        throw loc.error(r.name_node, e.what());
+      }
+      Params p = validate_params(r.params, info->params, r.name, "dataset '" + r.name + "' (data set '" + name + "')",
+                                 loc, r.name_node);
+      run.datasets[name] = Step{r.name, p};
+      YAML::Node entry(YAML::NodeType::Map);
+      entry[r.name] = p.node();
+      out_datasets[name] = entry;
+      dataset_names.push_back(name);
+    }
+  }
+  out["datasets"] = out_datasets;
+
+  // A parameter named `dataset` refers to an entry of `datasets:`.
+  auto check_dataset_ref = [&](const StepNode& s, const Params& p) {
+    if (!p.has("dataset") || !p.node()["dataset"].IsScalar()) return;
+    std::string ref = p.get_string("dataset");
+    if (ref.empty() || run.datasets.count(ref)) return;  // "" : the plugin's way of saying "none"
+    YAML::Node at = child(s.params, "dataset");
+    throw loc.error(at.IsDefined() ? at : s.name_node,
+                    "data set '" + ref + "' is not defined under datasets" + did_you_mean(ref, dataset_names));
+  };
+
+  auto pipeline = [&](const std::string& key, const std::string& kind, auto lookup, std::vector<Step>& steps) {
+    YAML::Node seq(YAML::NodeType::Sequence);
+    for (const StepNode& s : parse_steps(child(cfg, key), kind, loc)) {
+      const std::vector<ParamSpec>* specs;
+      try {
+        specs = &lookup(s.name).params;
+      } catch (const UsageError& e) {
+        throw loc.error(s.name_node, e.what());
+      }
+      Params p = validate_params(s.params, *specs, s.name, kind + " '" + s.name + "'", loc, s.name_node);
+      check_dataset_ref(s, p);
+      steps.push_back(Step{s.name, p});
+      YAML::Node entry(YAML::NodeType::Map);
+      entry[s.name] = p.node();
+      seq.push_back(entry);
+    }
+    out[key] = seq;
+  };
+  pipeline("method", "method", [&](const std::string& n) -> const MethodInfo& { return reg.method(n); }, run.methods);
+  pipeline("evaluators", "evaluator", [&](const std::string& n) -> const EvaluatorInfo& { return reg.evaluator(n); },
+           run.evaluators);
+
+  std::map<std::string, size_t> labels;
+  YAML::Node evaluator_nodes = child(cfg, "evaluators");
+  for (size_t i = 0; i < run.evaluators.size(); ++i) {
+    std::string label = run.evaluators[i].params.get_string("label");
+    auto [it, fresh] = labels.emplace(label, i);
+    if (!fresh)
+      throw loc.error(evaluator_nodes.IsSequence() ? evaluator_nodes[i] : evaluator_nodes,
+                      "evaluators " + std::to_string(it->second) + " and " + std::to_string(i) + " both have label '" +
+                          label + "': give each a distinct `label` so their metrics do not collide");
+  }
+
+  YAML::Node scalars(YAML::NodeType::Map);
+  for (const auto& s : run_schema())
+    if (child(cfg, s.name).IsDefined()) scalars.force_insert(key_of(cfg, s.name), child(cfg, s.name));
+  Params top = validate_params(scalars, run_schema(), "study", "study", loc, cfg);
+  for (const auto& kv : top.node()) out[kv.first.Scalar()] = kv.second;
+  run.seed = uint64_t(top.get_int("seed"));
+
+  run.config_yaml = canonical_yaml(out);
+  run.hash = sha256_hex(run.config_yaml).substr(0, 16);
+  run.config = YAML::Load(run.config_yaml);
+  std::string summary;
+  for (const auto& s : run.methods) summary += (summary.empty() ? "" : "+") + s.plugin;
+  run.axes["method"] = summary.empty() ? "none" : summary;
+  return run;
+}
+
+// The output file, absolute; its folder must exist and be writable or be creatable.
+std::string resolve_output(const std::string& output, const YAML::Node& where, const Locator& loc) {
+  fs::path p = fs::absolute(output);
+  std::error_code ec;
+  if (fs::is_directory(p, ec)) throw loc.error(where, "output '" + output + "' is a folder; name the .h5 file");
+  fs::path dir = p.parent_path();
+  while (!fs::exists(dir, ec) && dir != dir.parent_path()) dir = dir.parent_path();
+  if (!fs::is_directory(dir, ec))
+    throw loc.error(where, "output '" + output + "' cannot be created: '" + dir.string() + "' is not a folder");
+  if (access(dir.c_str(), W_OK) != 0)
+    throw loc.error(where, "output '" + output + "' cannot be created: folder '" + dir.string() + "' is not writable");
+  return p.string();
+}
+
+}  // namespace
+
+Study load_study(const std::string& path, const std::vector<std::string>& overrides) {
+  Locator loc(path);
+  YAML::Node parsed = load_yaml_file(path);
+  if (!parsed.IsMap()) throw loc.error(parsed, "a study is a YAML map with keys like name, model, method, evaluators");
+  // yaml-cpp's Node::operator= writes through to the node it refers to; a
+  // study is rebuilt (never mutated) by rebinding an optional instead.
+  std::optional<YAML::Node> overridden(parsed);
+  for (const auto& o : overrides) overridden.emplace(apply_override(*overridden, o, loc));
+  const YAML::Node root = *overridden;
+
+  std::set<std::string> seen;
+  for (const auto& kv : root) {
+    std::string k = kv.first.Scalar();
+    if (!seen.insert(k).second) throw loc.error(kv.first, "top-level key '" + k + "' given twice");
+    if (std::find(kTopLevelKeys.begin(), kTopLevelKeys.end(), k) == kTopLevelKeys.end())
+      throw loc.error(kv.first, "unknown top-level key '" + k + "'" + did_you_mean(k, kTopLevelKeys));
+  }
+
+  Study study;
+  study.file = path;
+  for (const char* k : {"name", "output"}) {
+    YAML::Node v = child(root, k);
+    if (v.IsDefined() && (!v.IsScalar() || v.Scalar().empty()))
+      throw loc.error(v, std::string("'") + k + "' must be a non-empty string");
+  }
+  study.name = child(root, "name").IsDefined() ? child(root, "name").Scalar() : fs::path(path).stem().string();
+  YAML::Node output = child(root, "output");
+  study.output = resolve_output(output.IsDefined() ? output.Scalar() : "results/" + study.name + ".h5",
+                                output.IsDefined() ? output : root, loc);
+
+  std::vector<Group> groups = parse_sweep(child(root, "sweep"), loc);
+  YAML::Node base(YAML::NodeType::Map);
+  for (const auto& kv : root)
+    if (kv.first.Scalar() != "sweep") base.force_insert(kv.first, kv.second);
+
+  // Every combination: one value index per group, the last group varying fastest.
+  std::vector<size_t> pick(groups.size(), 0);
+  std::map<std::string, size_t> hashes;
+  while (true) {
+    std::optional<YAML::Node> cfg(base);
+    std::map<std::string, std::string> axes;
+    for (size_t g = 0; g < groups.size(); ++g)
+      for (const Axis& a : groups[g]) {
+        const YAML::Node& v = a.values[pick[g]];
+        std::string origin = loc.where(a.key);
+        cfg.emplace(with_value(*cfg, a.parts, 0, v, loc, origin, [&](const std::string& m) {
+          return loc.error(a.key, "sweep axis '" + a.path + "': " + m);
+        }));
+        axes[a.path] = flow_text(v);
+      }
+    RunSpec run = resolve_run(*cfg, loc);
+    for (auto& [k, v] : axes)
+      if (k != "method") run.axes[k] = v;
+    auto [it, fresh] = hashes.emplace(run.hash, study.runs.size());
+    if (!fresh)
+      throw loc.error(key_of(root, "sweep"), "sweep: runs " + std::to_string(it->second) + " and " +
+                                                 std::to_string(study.runs.size()) +
+                                                 " resolve to the same config (a value repeated in an axis?)");
+    study.runs.push_back(std::move(run));
+    size_t g = groups.size();
+    while (g > 0 && ++pick[g - 1] == groups[g - 1][0].values.size()) pick[--g] = 0;
+    if (g == 0) break;
+  }
+  return study;
+}
+
+}  // namespace qlab

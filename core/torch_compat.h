@@ -1,0 +1,32 @@
+// The one place where LibTorch versions differ for qlab. Debian ships LibTorch
+// 1.13 (CPU); the GPU machine runs 2.x. Everything version-dependent is
+// decided here so that the rest of the code reads the same on both.
+#pragma once
+#include <torch/torch.h>
+#include <torch/version.h>
+
+// at::scaled_dot_product_attention (fused flash / memory-efficient kernels)
+// appeared in LibTorch 2.0. Without it the model uses its plain math path.
+#if TORCH_VERSION_MAJOR >= 2
+#define QLAB_HAS_SDPA 1
+#else
+#define QLAB_HAS_SDPA 0
+#endif
+
+namespace qlab::compat {
+
+// softmax(q k^T / sqrt(d) + mask) v with a boolean mask (true = may attend)
+// or, when mask is undefined, causal (is_causal) or unmasked. q, k, v have the
+// same number of heads. Only callable when QLAB_HAS_SDPA.
+inline torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                          const torch::Tensor& mask, bool is_causal) {
+#if QLAB_HAS_SDPA
+  return at::scaled_dot_product_attention(q, k, v, mask.defined() ? c10::optional<at::Tensor>(mask) : c10::nullopt,
+                                          0.0, is_causal);
+#else
+  (void)q, (void)k, (void)v, (void)mask, (void)is_causal;
+  TORCH_CHECK(false, "scaled_dot_product_attention needs LibTorch >= 2.0");
+#endif
+}
+
+}  // namespace qlab::compat

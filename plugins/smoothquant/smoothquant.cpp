@@ -1,0 +1,89 @@
+// SmoothQuant (Xiao et al.): per-channel scales s_j = max|X_j|^a / max|W_j|^(1-a)
+// move activation outliers into the weights (X diag(1/s)) (diag(s) W^T), which
+// is exact in full precision. For LLaMA-family blocks the 1/s folds into the
+// RMSNorm before q/k/v and before gate/up, and into up_proj's output rows for
+// down_proj's input. The non-rotation baseline; follow with rtn or gptq.
+#include "core/engine/workspace.h"
+#include "core/registry.h"
+#include "plugins/common/calibration_data.h"
+
+namespace qlab {
+namespace {
+
+// Running per-channel max|x| of a linear's input.
+struct ChannelMax {
+  torch::Tensor value;
+  void add(const torch::Tensor& x) {
+    auto m = x.reshape({-1, x.size(-1)}).abs().amax(0).to(torch::kFloat32);
+    value = value.defined() ? torch::maximum(value, m) : m;
+  }
+};
+
+torch::Tensor smoothing_scales(const ChannelMax& act, const std::vector<Linear*>& readers, double alpha) {
+  auto w_max = readers[0]->weight.abs().amax(0).to(torch::kFloat32);
+  for (size_t i = 1; i < readers.size(); ++i) w_max = torch::maximum(w_max, readers[i]->weight.abs().amax(0).to(torch::kFloat32));
+  auto a = act.value.to(w_max.device()).clamp_min(1e-5);
+  return (a.pow(alpha) / w_max.clamp_min(1e-5).pow(1 - alpha)).clamp_min(1e-5);
+}
+
+void scale_input_columns(Linear& l, const torch::Tensor& s) {
+  l.weight = (l.weight.to(torch::kFloat32) * s.to(l.weight.device()).unsqueeze(0)).to(l.weight.scalar_type());
+}
+
+void divide(torch::Tensor& t, const torch::Tensor& s, int64_t dim) {
+  auto d = s.to(t.device());
+  if (dim == 0 && t.dim() == 2) d = d.unsqueeze(1);
+  t = (t.to(torch::kFloat32) / d).to(t.scalar_type());
+}
+
+class SmoothQuant : public Method {
+ public:
+  explicit SmoothQuant(const Params& p) : p_(p) {}
+
+  void apply(Workspace& ws) override {
+    Model& model = ws.model();
+    torch::NoGradGuard no_grad;
+    torch::Tensor calib = calibration_windows(ws, p_);
+    const double alpha = p_.get_float("alpha");
+    const size_t L = model.layers.size();
+    std::vector<ChannelMax> attn_in(L), mlp_in(L), down_in(L);
+    for (size_t i = 0; i < L; ++i) {
+      Layer& l = model.layers[i];
+      l.q.input_ops.push_back({"smoothquant_stats", [&, i](const torch::Tensor& x) { attn_in[i].add(x); return x; }});
+      l.gate.input_ops.push_back({"smoothquant_stats", [&, i](const torch::Tensor& x) { mlp_in[i].add(x); return x; }});
+      l.down.input_ops.push_back({"smoothquant_stats", [&, i](const torch::Tensor& x) { down_in[i].add(x); return x; }});
+    }
+    for (int64_t b = 0; b < calib.size(0); ++b) model.forward(calib.narrow(0, b, 1).to(model.device));
+    for (size_t i = 0; i < L; ++i) {
+      Layer& l = model.layers[i];
+      for (Linear* lin : {&l.q, &l.gate, &l.down}) lin->input_ops.pop_back();
+      auto s_attn = smoothing_scales(attn_in[i], {&l.q, &l.k, &l.v}, alpha);
+      divide(l.input_norm, s_attn, 0);
+      for (Linear* lin : {&l.q, &l.k, &l.v}) scale_input_columns(*lin, s_attn);
+      auto s_mlp = smoothing_scales(mlp_in[i], {&l.gate, &l.up}, alpha);
+      divide(l.post_attn_norm, s_mlp, 0);
+      for (Linear* lin : {&l.gate, &l.up}) scale_input_columns(*lin, s_mlp);
+      // down's input is silu(gate) * up: scaling up's output rows by 1/s scales it.
+      auto s_down = smoothing_scales(down_in[i], {&l.down}, alpha);
+      divide(l.up.weight, s_down, 0);
+      if (l.up.bias.defined()) divide(l.up.bias, s_down, 0);
+      scale_input_columns(l.down, s_down);
+    }
+    ws.quant_record().push_back({{"step", "smoothquant"}, {"alpha", alpha}, {"nsamples", calib.size(0)}});
+  }
+
+ private:
+  Params p_;
+};
+
+std::vector<ParamSpec> smoothquant_params() {
+  auto p = calibration_params(16, 512);
+  p.push_back({"alpha", ParamType::Float, "0.5", "migration strength", false, 0.0, 1.0});
+  return p;
+}
+
+QLAB_REGISTER(MethodInfo{"smoothquant", "SmoothQuant per-channel smoothing (baseline); follow with rtn or gptq",
+                         smoothquant_params(), [](const Params& p) { return std::make_unique<SmoothQuant>(p); }});
+
+}  // namespace
+}  // namespace qlab

@@ -1,0 +1,223 @@
+// Benchmarks at real model shapes with random weights made on the device
+// (no checkpoint on disk): the forward pass (perplexity-style windows, bf16,
+// optionally W4A4KV4 fake-quantized with QuaRot's online Hadamards) and the
+// QuaRot + GPTQ pipeline. Prints a table; docs/benchmarks.md records results.
+//
+//   qlab_bench forward  [--shape llama2-7b] [--seqlen 2048] [--batch 1,4] [--iters 5]
+//   qlab_bench pipeline [--shape llama2-7b] [--nsamples 128] [--seqlen 2048] [--layers N]
+//                       [--memory-fraction F]
+#include <torch/torch.h>
+#if __has_include(<c10/cuda/CUDACachingAllocator.h>)
+#include <c10/cuda/CUDACachingAllocator.h>
+#define QLAB_BENCH_CUDA 1
+#else
+#define QLAB_BENCH_CUDA 0   // Debian's LibTorch is CPU-only: no memory statistics
+#endif
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/model/model.h"
+#include "core/quant/hadamard.h"
+#include "core/quant/online.h"
+#include "core/quant/quantize_model.h"
+#include "core/quant/rotation.h"
+
+using namespace qlab;
+
+namespace {
+
+ModelConfig shape(const std::string& name) {
+  ModelConfig c;
+  c.architecture = "LlamaForCausalLM";
+  c.model_type = "llama";
+  c.rms_norm_eps = 1e-5;
+  c.max_position = 4096;
+  if (name == "llama2-7b") {
+    c.vocab_size = 32000, c.hidden_size = 4096, c.intermediate_size = 11008, c.num_layers = 32;
+    c.num_heads = 32, c.num_kv_heads = 32;
+  } else if (name == "llama3-8b") {
+    c.vocab_size = 128256, c.hidden_size = 4096, c.intermediate_size = 14336, c.num_layers = 32;
+    c.num_heads = 32, c.num_kv_heads = 8, c.rope.theta = 500000;
+  } else {
+    throw std::runtime_error("unknown shape " + name);
+  }
+  c.head_dim = c.hidden_size / c.num_heads;
+  return c;
+}
+
+// Weights ~ N(0, 1/sqrt(in)) so that activations keep their scale through the layers.
+torch::Tensor randw(int64_t out, int64_t in, torch::TensorOptions o) { return torch::randn({out, in}, o) / std::sqrt(double(in)); }
+
+Model random_device_model(const ModelConfig& c, torch::Device dev, torch::ScalarType dt, bool layers_on_cpu) {
+  Model m;
+  m.config = c;
+  m.device = dev;
+  m.dtype = dt;
+  auto o = torch::TensorOptions().device(dev).dtype(dt);
+  m.embed = torch::randn({c.vocab_size, c.hidden_size}, o);
+  m.final_norm = torch::ones({c.hidden_size}, o);
+  m.lm_head.weight = randw(c.vocab_size, c.hidden_size, o);
+  const int64_t q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    Layer l;
+    l.input_norm = torch::ones({c.hidden_size}, o);
+    l.post_attn_norm = torch::ones({c.hidden_size}, o);
+    l.q.weight = randw(q, c.hidden_size, o), l.k.weight = randw(kv, c.hidden_size, o), l.v.weight = randw(kv, c.hidden_size, o);
+    l.o.weight = randw(c.hidden_size, q, o);
+    l.gate.weight = randw(c.intermediate_size, c.hidden_size, o), l.up.weight = randw(c.intermediate_size, c.hidden_size, o);
+    l.down.weight = randw(c.hidden_size, c.intermediate_size, o);
+    if (layers_on_cpu) l.to(torch::kCPU, dt);
+    m.layers.push_back(std::move(l));
+  }
+  if (layers_on_cpu) m.offload(dev);
+  return m;
+}
+
+void sync(torch::Device d) {
+  if (d.is_cuda()) torch::cuda::synchronize();
+}
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+double peak_gib(torch::Device d) {
+#if QLAB_BENCH_CUDA
+  if (d.is_cuda()) {
+    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(d.index());
+    return double(stats.allocated_bytes[0].peak) / (1 << 30);
+  }
+#endif
+  return 0;
+}
+
+void reset_peak(torch::Device d) {
+#if QLAB_BENCH_CUDA
+  if (d.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(d.index());
+#endif
+}
+
+void limit_memory(torch::Device d, double fraction) {
+#if QLAB_BENCH_CUDA
+  if (d.is_cuda()) c10::cuda::CUDACachingAllocator::setMemoryFraction(fraction, d.index());
+#endif
+}
+
+std::map<std::string, std::string> parse_args(int argc, char** argv, int first) {
+  std::map<std::string, std::string> a;
+  for (int i = first; i + 1 < argc; i += 2) a[std::string(argv[i]).substr(2)] = argv[i + 1];
+  return a;
+}
+
+std::string get(const std::map<std::string, std::string>& a, const std::string& k, const std::string& d) {
+  auto it = a.find(k);
+  return it == a.end() ? d : it->second;
+}
+
+std::vector<int64_t> int_list(const std::string& s) {
+  std::vector<int64_t> v;
+  std::stringstream ss(s);
+  for (std::string t; std::getline(ss, t, ',');) v.push_back(std::stoll(t));
+  return v;
+}
+
+// W4A4KV4 as QuaRot evaluates it: online Hadamards (R3, R4, across heads)
+// and per-token activation / per-head KV fake quantizers on every linear.
+void attach_w4a4kv4(Model& m) {
+  OnlineSpec s;
+  s.down_hadamard = s.qk_hadamard = s.o_hadamard = true;
+  s.act.bits = 4, s.act.symmetric = true, s.act.clip_ratio = 0.9, s.act.granularity = Granularity::PerToken;
+  s.o_act = s.down_act = s.act;
+  s.k.bits = 4, s.k.symmetric = false, s.k.clip_ratio = 0.95, s.k.granularity = Granularity::PerToken;
+  s.v = s.k;
+  attach_online_hadamards(m, s);
+  attach_quantizers(m, s);
+}
+
+int bench_forward(const std::map<std::string, std::string>& a) {
+  auto dev = torch::Device(get(a, "device", torch::cuda::is_available() ? "cuda:0" : "cpu"));
+  auto cfg = shape(get(a, "shape", "llama2-7b"));
+  const int64_t T = std::stoll(get(a, "seqlen", "2048")), iters = std::stoll(get(a, "iters", "5"));
+  const double peak_tflops = std::stod(get(a, "peak-tflops", "790"));
+  torch::NoGradGuard ng;
+  Model m = random_device_model(cfg, dev, torch::kBFloat16, false);
+  int64_t params = m.num_parameters() - cfg.vocab_size * cfg.hidden_size;  // embedding lookup is no matmul
+  std::printf("| mode | batch | tokens/s | ms / forward | peak GiB | matrix-rate fraction |\n|---|---|---|---|---|---|\n");
+  for (const char* mode : {"bf16", "w4a4kv4"}) {
+    if (std::string(mode) == "w4a4kv4") attach_w4a4kv4(m);
+    for (int64_t B : int_list(get(a, "batch", "1,4"))) {
+      auto ids = torch::randint(cfg.vocab_size, {B, T}, torch::TensorOptions().dtype(torch::kLong).device(dev));
+      m.forward(ids);  // warm-up
+      sync(dev);
+      reset_peak(dev);
+      double t0 = now();
+      for (int64_t i = 0; i < iters; ++i) m.forward(ids);
+      sync(dev);
+      double per = (now() - t0) / double(iters);
+      double tps = double(B * T) / per;
+      double frac = 2.0 * double(params) * tps / (peak_tflops * 1e12);
+      std::printf("| %s | %ld | %.0f | %.1f | %.1f | %.2f |\n", mode, long(B), tps, per * 1e3, peak_gib(dev), frac);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
+
+int bench_pipeline(const std::map<std::string, std::string>& a) {
+  auto dev = torch::Device(get(a, "device", torch::cuda::is_available() ? "cuda:0" : "cpu"));
+  auto cfg = shape(get(a, "shape", "llama2-7b"));
+  const int64_t n = std::stoll(get(a, "nsamples", "128")), T = std::stoll(get(a, "seqlen", "2048"));
+  int64_t layers = std::stoll(get(a, "layers", "0"));
+  double fraction = std::stod(get(a, "memory-fraction", "0"));
+  if (layers > 0) cfg.num_layers = layers;
+  bool offload = fraction > 0;
+  if (offload) limit_memory(dev, fraction);
+  torch::NoGradGuard ng;
+  std::vector<std::pair<std::string, double>> stages;
+  double t0 = now();
+  Model m = random_device_model(cfg, dev, torch::kBFloat16, offload);
+  sync(dev);
+  stages.push_back({"random init", now() - t0});
+  reset_peak(dev);
+  t0 = now();
+  fuse_norms(m, true);
+  rotate_residual(m, random_hadamard_matrix(cfg.hidden_size, 0));
+  rotate_values(m, hadamard_matrix(cfg.head_dim));
+  OnlineSpec s;
+  s.down_hadamard = s.qk_hadamard = s.o_hadamard = true;
+  fuse_online_hadamards(m, s);
+  attach_online_hadamards(m, s);
+  sync(dev);
+  stages.push_back({"quarot rotate + fuse (float64)", now() - t0});
+  t0 = now();
+  QuantConfig w;
+  w.bits = 4, w.symmetric = true, w.granularity = Granularity::PerChannel, w.clip_search = true;
+  auto calib = torch::randint(cfg.vocab_size, {n, T}, torch::kLong);
+  GptqRunOptions opt;
+  quantize_weights_gptq(m, w, calib, opt);
+  sync(dev);
+  stages.push_back({"gptq (" + std::to_string(cfg.num_layers) + " layers, " + std::to_string(n) + "x" + std::to_string(T) + ")", now() - t0});
+  std::printf("| stage | seconds |\n|---|---|\n");
+  for (auto& [name, secs] : stages) std::printf("| %s | %.1f |\n", name.c_str(), secs);
+  std::printf("\npeak GPU memory: %.1f GiB%s\n", peak_gib(dev), offload ? " (layers offloaded to CPU)" : "");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: qlab_bench forward|pipeline [--key value ...]\n";
+    return 2;
+  }
+  std::string what = argv[1];
+  auto args = parse_args(argc, argv, 2);
+  if (what == "forward") return bench_forward(args);
+  if (what == "pipeline") return bench_pipeline(args);
+  std::cerr << "unknown benchmark " << what << "\n";
+  return 2;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""transformers' side of the forward benchmark: the same shape with random
+weights, bf16, SDPA attention, perplexity-style windows. Prints the same table
+columns as `qlab_bench forward`."""
+import argparse, time
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--seqlen", type=int, default=2048)
+ap.add_argument("--batch", default="1,4")
+ap.add_argument("--iters", type=int, default=5)
+ap.add_argument("--peak-tflops", type=float, default=790)
+a = ap.parse_args()
+cfg = LlamaConfig(vocab_size=32000, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
+                  num_attention_heads=32, num_key_value_heads=32, max_position_embeddings=4096)
+torch.set_default_dtype(torch.bfloat16)
+with torch.device("cuda"):
+    model = LlamaForCausalLM._from_config(cfg, attn_implementation="sdpa", dtype=torch.bfloat16).eval()
+params = sum(p.numel() for p in model.parameters()) - cfg.vocab_size * cfg.hidden_size
+print("| transformers | batch | tokens/s | ms / forward | peak GiB | matrix-rate fraction |\n|---|---|---|---|---|---|")
+with torch.no_grad():
+    for b in [int(x) for x in a.batch.split(",")]:
+        ids = torch.randint(cfg.vocab_size, (b, a.seqlen), device="cuda")
+        model(ids)
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        t0 = time.perf_counter()
+        for _ in range(a.iters):
+            model(ids)
+        torch.cuda.synchronize()
+        per = (time.perf_counter() - t0) / a.iters
+        tps = b * a.seqlen / per
+        print(f"| bf16 sdpa | {b} | {tps:.0f} | {per*1e3:.1f} | {torch.cuda.max_memory_allocated()/2**30:.1f} | {2*params*tps/(a.peak_tflops*1e12):.2f} |", flush=True)

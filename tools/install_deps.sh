@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what qlab needs on Debian 12, by package name. Idempotent: does
+# nothing (not even `apt-get update`) when everything is already installed.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libtorch-dev libopenblas0-pthread           # LibTorch 1.13 (CPU) + a fast BLAS behind it
+  libyaml-cpp-dev libhdf5-dev libboost-program-options-dev libspdlog-dev
+  libgtest-dev nlohmann-json3-dev
+  libsentencepiece-dev libpcre2-dev           # tokenizers
+  libcld2-dev libexttextcat-dev libexttextcat-data   # language identification (N-Mix)
+  python3-h5py python3-pandas                 # only for the test that reads results from Python
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

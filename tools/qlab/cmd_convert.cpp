@@ -1,0 +1,44 @@
+// qlab convert: other checkpoint formats -> a Hugging Face checkpoint directory.
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "core/error.h"
+#include "core/model/llama2c.h"
+#include "tools/qlab/command.h"
+
+namespace po = boost::program_options;
+
+static int run_convert(const std::vector<std::string>& args) {
+  po::options_description opts("qlab convert --from llama2c FILE [--tokenizer tok.model] --out DIR");
+  opts.add_options()
+      ("help,h", "show this help")
+      ("from", po::value<std::string>(), "source format: llama2c")
+      ("input", po::value<std::string>(), "the checkpoint file to convert (positional)")
+      ("tokenizer", po::value<std::string>()->default_value(""), "SentencePiece tokenizer.model to ship with it")
+      ("out", po::value<std::string>(), "output directory (created)");
+  po::positional_options_description positional;
+  positional.add("input", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(opts).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw qlab::UsageError(std::string("command line: ") + e.what() + " (qlab convert --help)");
+  }
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return qlab::kExitOk;
+  }
+  for (const char* required : {"from", "input", "out"})
+    if (!vm.count(required))
+      throw qlab::UsageError(std::string("command line: missing ") + (std::string(required) == "input" ? "FILE" : std::string("--") + required) +
+                             " (qlab convert --help)");
+  std::string from = vm["from"].as<std::string>();
+  if (from != "llama2c") throw qlab::UsageError("command line: --from '" + from + "' is not supported (supported: llama2c)");
+  std::string out = vm["out"].as<std::string>();
+  qlab::convert_llama2c(vm["input"].as<std::string>(), vm["tokenizer"].as<std::string>(), out);
+  std::cout << "wrote " << out << "\n";
+  return qlab::kExitOk;
+}
+
+QLAB_COMMAND(convert, "convert", "convert a llama2.c checkpoint to a Hugging Face checkpoint directory", run_convert);

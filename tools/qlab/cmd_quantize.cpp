@@ -1,0 +1,126 @@
+// `qlab quantize MODEL --method quarot,gptq [--set gptq.w_bits=3 ...] --out DIR`:
+// applies a method pipeline once and writes the result as a Hugging Face
+// checkpoint (rotated, fake-quantized weights in the model's dtype) plus
+// qlab_quant.json with the online transforms and activation / KV quantizers,
+// which qlab re-attaches when it loads DIR.
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "core/engine/workspace.h"
+#include "core/error.h"
+#include "core/model/checkpoint.h"
+#include "core/plugin_loader.h"
+#include "core/quant/saved_quant.h"
+#include "core/registry.h"
+#include "core/study.h"
+#include "tools/qlab/command.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace qlab {
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string t; std::getline(ss, t, sep);)
+    if (!t.empty()) out.push_back(t);
+  return out;
+}
+
+// The pipeline as a one-run study, so that parameters are validated exactly as
+// in `qlab run` (schemas, defaults, did-you-mean).
+std::string study_text(const std::string& model, const std::string& dtype, const std::string& device,
+                       const std::vector<std::string>& methods, const std::string& calibration, uint64_t seed) {
+  YAML::Emitter y;
+  y << YAML::BeginMap << YAML::Key << "name" << YAML::Value << "quantize";
+  y << YAML::Key << "seed" << YAML::Value << seed;
+  y << YAML::Key << "model" << YAML::Value << YAML::BeginMap << YAML::Key << "path" << YAML::Value << model
+    << YAML::Key << "dtype" << YAML::Value << dtype << YAML::Key << "device" << YAML::Value << device << YAML::EndMap;
+  if (!calibration.empty())
+    y << YAML::Key << "datasets" << YAML::Value << YAML::BeginMap << YAML::Key << "calibration" << YAML::Value
+      << YAML::BeginMap << YAML::Key << "text" << YAML::Value << YAML::BeginMap << YAML::Key << "path" << YAML::Value
+      << calibration << YAML::EndMap << YAML::EndMap << YAML::EndMap;
+  y << YAML::Key << "method" << YAML::Value << YAML::BeginSeq;
+  for (const auto& m : methods) {
+    y << YAML::BeginMap << YAML::Key << m << YAML::Value << YAML::BeginMap;
+    bool wants_data = false;
+    for (const auto& p : Registry::instance().method(m).params) wants_data |= p.name == "dataset";
+    if (wants_data && !calibration.empty()) y << YAML::Key << "dataset" << YAML::Value << "calibration";
+    y << YAML::EndMap << YAML::EndMap;
+  }
+  y << YAML::EndSeq << YAML::EndMap;
+  return y.c_str();
+}
+
+int quantize_main(const std::vector<std::string>& args) {
+  std::string model, methods, out, calibration, dtype = "float32", device = "cpu";
+  std::vector<std::string> sets, plugins;
+  uint64_t seed = 0;
+  po::options_description visible("usage: qlab quantize MODEL --method a,b --out DIR [options]");
+  visible.add_options()("help,h", "show this help")("method", po::value(&methods), "comma-separated method steps, e.g. quarot,gptq")(
+      "out", po::value(&out), "output checkpoint folder")(
+      "set", po::value(&sets)->composing(), "a step parameter, e.g. gptq.w_bits=3; repeatable")(
+      "calibration", po::value(&calibration), "text file for calibration (methods with a `dataset` parameter)")(
+      "dtype", po::value(&dtype), "float32 | bfloat16 | float16")("device", po::value(&device), "cpu | cuda | cuda:N")(
+      "seed", po::value(&seed), "seed (random rotations, calibration windows)")(
+      "plugin", po::value(&plugins)->composing(), "load an external plugin (.so); repeatable");
+  po::options_description all;
+  all.add(visible).add_options()("model", po::value(&model));
+  po::positional_options_description pos;
+  pos.add("model", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(std::string(e.what()) + " (qlab quantize --help)");
+  }
+  if (vm.count("help")) {
+    std::cout << visible;
+    return kExitOk;
+  }
+  if (model.empty() || methods.empty() || out.empty()) throw UsageError("MODEL, --method and --out are required (qlab quantize --help)");
+  load_plugins(plugins);
+  std::vector<std::string> steps = split(methods, ',');
+  if (steps.empty()) throw UsageError("--method names no step");
+  for (const auto& s : steps) Registry::instance().method(s);  // unknown name: did-you-mean error
+
+  std::vector<std::string> overrides;
+  for (const auto& s : sets) {
+    auto dot = s.find('.');
+    auto it = dot == std::string::npos ? steps.end() : std::find(steps.begin(), steps.end(), s.substr(0, dot));
+    if (it == steps.end()) throw UsageError("--set " + s + ": expected STEP.KEY=VALUE with STEP one of --method's steps");
+    overrides.push_back("method." + std::to_string(it - steps.begin()) + "." + s);
+  }
+  fs::create_directories(out);
+  std::string study_path = out + "/.qlab_quantize_study.yaml";
+  {
+    std::ofstream f(study_path);
+    f << study_text(model, dtype, device, steps, calibration, seed);
+  }
+  Study study = load_study(study_path, overrides);
+  fs::remove(study_path);
+  const RunSpec& run = study.runs.at(0);
+
+  Workspace ws(run);
+  for (const Step& step : run.methods) Registry::instance().method(step.plugin).create(step.params)->apply(ws);
+  Model& m = ws.model();
+  // Rotations untie lm_head from the embedding; the checkpoint must say so.
+  m.config.tie_word_embeddings = m.lm_head.weight.is_same(m.embed);
+  save_checkpoint(out, m.config, m.checkpoint_tensors(), model);
+  save_quant_description(out, ws.online(), ws.quant_record());
+  std::cout << "wrote " << out << " (" << methods << "; " << ws.quant_record().size() << " steps recorded in "
+            << kQuantDescriptionFile << ")\n";
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace qlab
+
+QLAB_COMMAND(quantize, "quantize", "apply a method pipeline once and write a quantized Hugging Face checkpoint",
+             qlab::quantize_main);

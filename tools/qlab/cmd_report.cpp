@@ -1,0 +1,88 @@
+// `qlab report FILE... --rows KEYS --cols METRICS`: tables from results files
+// (several shards read as one study), in Markdown, LaTeX or CSV.
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "core/error.h"
+#include "core/report.h"
+#include "core/store.h"
+#include "tools/qlab/command.h"
+
+namespace po = boost::program_options;
+
+namespace qlab::cli {
+namespace {
+
+const char* const kHelpTail = R"(
+Rows are sweep axis names or dotted paths into each run's resolved config
+(method, model.path, method.1.gptq.w_bits); runs that agree on all of them
+(e.g. different seeds) share a row and show mean ± sample std. Columns are
+metric names (perplexity.ppl). A missing metric shows as —, failed runs are
+left out and counted under the table.
+)";
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> items;
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    size_t end = text.find(',', begin);
+    if (end == std::string::npos) end = text.size();
+    if (end > begin) items.push_back(text.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return items;
+}
+
+int report_main(const std::vector<std::string>& args) {
+  std::vector<std::string> files, wheres;
+  std::string rows, cols, format = "md";
+  po::options_description visible("usage: qlab report FILE... [options]");
+  visible.add_options()
+      ("help,h", "show this help")
+      ("rows", po::value(&rows), "comma-separated row keys (default: every sweep axis but the seed)")
+      ("cols", po::value(&cols), "comma-separated metrics (default: every metric)")
+      ("where", po::value(&wheres)->composing(), "key=value: keep only runs showing this value; repeatable")
+      ("format", po::value(&format), "md, latex or csv (default md)");
+  po::options_description all;
+  all.add(visible).add_options()("files", po::value(&files));
+  po::positional_options_description positional;
+  positional.add("files", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(std::string(e.what()) + " (qlab report --help)");
+  }
+  if (vm.count("help")) {
+    std::cout << visible << kHelpTail;
+    return kExitOk;
+  }
+  if (files.empty()) throw UsageError("missing the results file(s) (qlab report --help)");
+
+  ReportSpec spec;
+  spec.rows = split_commas(rows);
+  spec.cols = split_commas(cols);
+  spec.format = parse_report_format(format);
+  for (const auto& w : wheres) {
+    size_t eq = w.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("--where: expected key=value, got '" + w + "'");
+    spec.where.emplace_back(w.substr(0, eq), w.substr(eq + 1));
+  }
+  std::vector<RunRecord> runs;
+  for (const auto& f : files) {
+    auto more = read_runs(f);
+    runs.insert(runs.end(), more.begin(), more.end());
+  }
+  Report report = make_report(runs, spec);
+  std::cout << report.text;
+  if (spec.format == ReportFormat::Csv && report.failed_excluded > 0)   // CSV has no room for a footnote
+    std::cerr << "qlab report: " << report.failed_excluded << " failed run(s) excluded\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+QLAB_COMMAND(report, "report", "tables (md, latex, csv) from results files", report_main);
+
+}  // namespace qlab::cli

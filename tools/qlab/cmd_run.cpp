@@ -1,0 +1,93 @@
+// `qlab run STUDY [key=value ...]`: expands the study and runs what the results
+// file does not hold complete yet, logging to stderr and to <output>.log.
+#include <torch/version.h>
+
+#include <spdlog/spdlog.h>
+
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <tuple>
+
+#include "core/engine/execute.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/plugin_loader.h"
+#include "core/run_env.h"
+#include "core/runner.h"
+#include "core/store.h"
+#include "core/study.h"
+#include "tools/qlab/command.h"
+
+namespace po = boost::program_options;
+
+namespace qlab::cli {
+namespace {
+
+const char* const kHelpTail = R"(
+STUDY is a YAML study file; key=value pairs override it (dotted paths, YAML
+values, e.g. method.1.gptq.w_bits=3). Runs already complete in the results
+file are skipped; failed ones are run again. Plugins are also loaded from
+QLAB_PLUGIN_PATH (colon-separated .so files or folders).
+
+Exit codes: 0 all runs complete, 1 some runs failed, 2 usage error,
+130 interrupted (Ctrl-C: stop after the current run; twice: at once).
+)";
+
+int run_main(const std::vector<std::string>& args) {
+  std::vector<std::string> positional_args, plugins;
+  std::string shard = "0/1", log_file;
+  po::options_description visible("usage: qlab run STUDY [key=value ...] [options]");
+  visible.add_options()
+      ("help,h", "show this help")
+      ("shard", po::value(&shard), "run only shard i of n (runs with index % n == i), writing <stem>.shard<i>of<n>.h5")
+      ("dry-run", "list the expanded runs and whether each is complete; run nothing")
+      ("skip-failed", "do not rerun runs recorded as failed")
+      ("plugin", po::value(&plugins)->composing(), "load an external plugin (.so); repeatable")
+      ("verbose,v", "log debug messages")
+      ("quiet,q", "log warnings and errors only")
+      ("log", po::value(&log_file), "log file (default: <results file>.log, appended)");
+  po::options_description all;
+  all.add(visible).add_options()("args", po::value(&positional_args));
+  po::positional_options_description positional;
+  positional.add("args", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(std::string(e.what()) + " (qlab run --help)");
+  }
+  if (vm.count("help")) {
+    std::cout << visible << kHelpTail;
+    return kExitOk;
+  }
+  if (positional_args.empty()) throw UsageError("missing the study file (qlab run --help)");
+  if (vm.count("verbose") && vm.count("quiet")) throw UsageError("-v and -q exclude each other");
+
+  RunnerOptions options;
+  std::tie(options.shard_index, options.shard_count) = parse_shard(shard);
+  options.dry_run = vm.count("dry-run") > 0;
+  options.rerun_failed = vm.count("skip-failed") == 0;
+  options.torch_version = TORCH_VERSION;
+  options.device = run_device;
+
+  load_plugins(plugins);
+  Study study = load_study(positional_args[0], {positional_args.begin() + 1, positional_args.end()});
+  std::string output = shard_output(study.output, options.shard_index, options.shard_count);
+
+  Verbosity verbosity = vm.count("verbose") ? Verbosity::Verbose : vm.count("quiet") ? Verbosity::Quiet : Verbosity::Normal;
+  if (options.dry_run) {
+    setup_logging(verbosity);   // a dry run writes nothing, not even a log
+  } else {
+    Store(output, /*writable=*/true);   // an unwritable folder fails before the log file is opened there
+    setup_logging(verbosity, log_file.empty() ? output + ".log" : log_file);
+  }
+  spdlog::debug("qlab {} (commit {}) on {}, LibTorch {}", qlab_version(), git_commit(), host_name(), TORCH_VERSION);
+  return run_study(study, execute_run, options, std::cout).exit_code;
+}
+
+}  // namespace
+
+QLAB_COMMAND(run, "run", "run a study's sweep, skipping runs already complete", run_main);
+
+}  // namespace qlab::cli
