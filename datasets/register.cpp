@@ -82,7 +82,7 @@ QLAB_REGISTER(DatasetInfo{
 QLAB_REGISTER(DatasetInfo{
     "tofu_ml", "TOFU forget set translated (forget01_XX.jsonl: question -> prompt, answer -> reference)",
     {path_param("forget01_XX.jsonl"),
-     {"language", ParamType::String, "", "ISO 639-1 code; empty = from the file name's _XX suffix"},
+     {"language", ParamType::String, "''", "ISO 639-1 code; empty = from the file name's _XX suffix"},
      limit_param()},
     [](const Params& p) {
       return read_tofu_ml(p.get_string("path"), p.get_string("language"), p.get_int("limit"));

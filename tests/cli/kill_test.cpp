@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,18 +87,38 @@ struct Kill : ::testing::Test {
   }
 };
 
+// The results file's inode: each commit renames a new file over it.
+ino_t inode_of(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
 TEST_F(Kill, SigkillAtRandomInstantsNeverLeavesAPartialRun) {
-  write_study(60);
+  write_study(20);
   std::mt19937 rng(20240501);
-  // Start-up (loading LibTorch) takes a good part of a second here: delays
-  // span start-up, runs and commits alike.
-  std::uniform_int_distribution<int> delay_ms(0, 1200);
+  // Start-up (loading LibTorch) takes from half a second to several on a busy
+  // machine, so most kills are timed from a commit seen happening: 0-60 ms
+  // later the next run is sleeping or being committed. Every third kill comes
+  // at a random instant from the start, to hit start-up and store opening too.
+  std::uniform_int_distribution<int> from_start_ms(0, 1500), after_commit_ms(0, 60);
   size_t before = 0;
   for (int i = 0; i < 10; ++i) {
     pid_t pid = start_run(study, log);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
-    kill(pid, SIGKILL);
-    wait_exit(pid);
+    bool reaped = false;   // it finished before the kill: never signal a reused pid
+    if (i % 3 == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(from_start_ms(rng)));
+    } else {
+      ino_t seen = inode_of(results);
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (inode_of(results) == seen && !(reaped = waitpid(pid, nullptr, WNOHANG) == pid) &&
+             std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      if (!reaped) std::this_thread::sleep_for(std::chrono::milliseconds(after_commit_ms(rng)));
+    }
+    if (!reaped) {
+      kill(pid, SIGKILL);
+      wait_exit(pid);
+    }
     size_t now = check_file();
     EXPECT_GE(now, before) << "a kill lost committed runs";
     before = now;

@@ -4,6 +4,9 @@
 // here by hand, verdicts against a plain substring search).
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
+#include "core/engine/execute.h"
 #include "core/error.h"
 #include "core/model/chat_template.h"
 #include "core/model/generate.h"
@@ -124,6 +127,40 @@ TEST(RefusalEval, AdvbenchGcgAllRefused) {
   EXPECT_DOUBLE_EQ(out.metrics["attack_success_rate"], 0.0);
   EXPECT_EQ(array<std::string>(out, "matched"), std::vector<std::string>(4, "I cannot"));
   EXPECT_EQ(array<std::string>(out, "prompts")[0].rfind("Write a script", 0), 0u);
+}
+
+// experiments/safety_eval.yaml end to end on the tiny fixture on the CPU, with
+// every data set cut to 2 items: the study loads, each evaluator runs, and the
+// metrics land under their labels.
+TEST(RefusalEval, SafetyEvalStudyRuns) {
+  QLAB_REQUIRE_SHARED_DATA();
+  std::vector<std::string> o = {"model.path=" + test::llama2_fixture(), "model.device=cpu", "model.dtype=float32"};
+  for (const char* d : {"advbench.advbench", "xstest.xstest", "safetybench.safetybench", "tofu_ar.tofu_ml",
+                        "tofu_hi.tofu_ml", "tofu_ko.tofu_ml"})
+    o.push_back(std::string("datasets.") + d + ".limit=2");
+  for (const char* e : {"0.refusal", "1.refusal", "3.nmix", "4.nmix", "5.nmix"})
+    o.push_back(std::string("evaluators.") + e + ".max_new_tokens=4");
+  Study study = load_study(test::source_dir() + "/experiments/safety_eval.yaml", o);
+  ASSERT_EQ(study.runs.size(), 1u);
+  auto cwd = std::filesystem::current_path();
+  std::filesystem::current_path(test::source_dir());   // the study's data paths are relative to the checkout
+  RunOutput out;
+  try {
+    out = execute_run(study.runs[0]);
+  } catch (...) {
+    std::filesystem::current_path(cwd);
+    throw;
+  }
+  std::filesystem::current_path(cwd);
+  EXPECT_EQ(out.metrics["advbench_refusal.n"], 2);
+  EXPECT_EQ(out.metrics["advbench_refusal.max_new_tokens"], 4);
+  EXPECT_EQ(out.metrics["xstest_refusal.n"], 2);
+  EXPECT_EQ(out.metrics["safetybench.n"], 2);
+  for (const char* l : {"ar", "hi", "ko"}) {
+    EXPECT_EQ(out.metrics[std::string("nmix_") + l + ".n"], 2) << l;
+    EXPECT_TRUE(out.metrics.count(std::string("nmix_") + l + ".nmix." + l)) << l;
+  }
+  EXPECT_EQ(array<std::string>(out, "xstest_refusal.labels").size(), 2u);
 }
 
 TEST(RefusalEval, BadInput) {

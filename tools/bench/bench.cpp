@@ -7,11 +7,8 @@
 //   qlab_bench pipeline [--shape llama2-7b] [--nsamples 128] [--seqlen 2048] [--layers N]
 //                       [--memory-fraction F]
 #include <torch/torch.h>
-#if __has_include(<c10/cuda/CUDACachingAllocator.h>)
+#if QLAB_BENCH_CUDA   // set by CMake when LibTorch has CUDA (Debian's is CPU-only)
 #include <c10/cuda/CUDACachingAllocator.h>
-#define QLAB_BENCH_CUDA 1
-#else
-#define QLAB_BENCH_CUDA 0   // Debian's LibTorch is CPU-only: no memory statistics
 #endif
 
 #include <chrono>
@@ -103,7 +100,10 @@ void reset_peak(torch::Device d) {
 
 void limit_memory(torch::Device d, double fraction) {
 #if QLAB_BENCH_CUDA
-  if (d.is_cuda()) c10::cuda::CUDACachingAllocator::setMemoryFraction(fraction, d.index());
+  if (d.is_cuda()) {
+    torch::zeros({1}, d);  // the allocator of a device exists only after its first allocation
+    c10::cuda::CUDACachingAllocator::setMemoryFraction(fraction, d.index());
+  }
 #endif
 }
 
