@@ -13,7 +13,19 @@
 #define QLAB_HAS_SDPA 0
 #endif
 
+// float16 matrix products on the CPU arrived in LibTorch 2.1.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+#define QLAB_HAS_CPU_HALF_MATMUL 1
+#else
+#define QLAB_HAS_CPU_HALF_MATMUL 0
+#endif
+
 namespace qlab::compat {
+
+// Whether the model can compute in dtype on device with this LibTorch.
+inline bool dtype_supported(torch::Device device, torch::ScalarType dtype) {
+  return !(device.is_cpu() && dtype == torch::kFloat16 && !QLAB_HAS_CPU_HALF_MATMUL);
+}
 
 // softmax(q k^T / sqrt(d) + mask) v with a boolean mask (true = may attend)
 // or, when mask is undefined, causal (is_causal) or unmasked. q, k, v have the

@@ -90,3 +90,4 @@ void write_file(const std::string& path, const std::string& text) {
 }
 
 }  // namespace qlab::test
+

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "core/error.h"
+
 #include "core/model/arch.h"
 #include "core/model/attention.h"
 #include "core/model/checkpoint.h"
@@ -211,6 +213,8 @@ static torch::Tensor& slot_tensor(Model& m, const TensorSlot& s) {
 }
 
 Model Model::load(const std::string& dir, torch::Device device, torch::ScalarType dtype) {
+  if (!compat::dtype_supported(device, dtype))
+    throw UsageError(dir + ": float16 on the CPU needs LibTorch >= 2.1 (this is " TORCH_VERSION "); use bfloat16 or float32");
   Checkpoint ck = Checkpoint::open(dir);   // validates names, shapes and dtypes
   Model m;
   m.config = ck.config();

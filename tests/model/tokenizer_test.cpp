@@ -285,6 +285,7 @@ TEST(Tokenizers, MegabyteEncodesInSeconds) {
 
 // ---------------------------------------------------------------- tokenizer.model
 TEST(SentencePieceModel, Stories260kTokenizer) {
+  QLAB_REQUIRE_SENTENCEPIECE();
   QLAB_REQUIRE_SHARED_DATA();
   std::string model = qlab::test::shared_data() + "/stories260K/tok512.model";
   // Through a checkpoint-like directory: tokenizer.model, no tokenizer.json.

@@ -88,7 +88,7 @@ static int run_generate(const std::vector<std::string>& args) {
   auto generated = qlab::generate(model, {prompt_ids}, o)[0];
   std::string text = tokenizer->decode(generated, /*skip_special=*/true);
   if (vm.count("json")) {
-    nlohmann::json j{{"prompt_ids", prompt_ids}, {"generated_ids", generated}, {"text", text}};
+    nlohmann::ordered_json j{{"prompt_ids", prompt_ids}, {"generated_ids", generated}, {"text", text}};
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     std::cout << text << "\n";

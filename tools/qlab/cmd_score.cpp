@@ -54,7 +54,7 @@ static int run_score(const std::vector<std::string>& args) {
   double sum = qlab::token_logprobs(model, ids).sum().item<double>();
 
   if (vm.count("json")) {
-    std::cout << nlohmann::json{{"ids", ids}, {"logprob_sum", sum}}.dump() << "\n";
+    std::cout << nlohmann::ordered_json{{"ids", ids}, {"logprob_sum", sum}}.dump() << "\n";
   } else {
     std::cout << "ids:";
     for (int64_t id : ids) std::cout << " " << id;
