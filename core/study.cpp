@@ -20,8 +20,8 @@ namespace qlab {
 
 namespace {
 
-const std::vector<std::string> kTopLevelKeys = {"name",   "output",     "model", "base_model", "datasets",
-                                                "method", "evaluators", "sweep", "seed",       "data_root"};
+const std::vector<std::string> kTopLevelKeys = {"name",       "output", "model", "base_model", "datasets", "method",
+                                                "evaluators", "sweep",  "seed",  "data_root",  "tags"};
 
 ParamSpec spec(std::string name, ParamType type, std::string default_value, std::string doc) {
   ParamSpec s;
@@ -343,6 +343,20 @@ RunSpec resolve_run(const YAML::Node& cfg, const Locator& loc) {
   Params top = validate_params(scalars, run_schema(), "study", "study", loc, cfg);
   for (const auto& kv : top.node()) out[kv.first.Scalar()] = kv.second;
   run.seed = uint64_t(top.get_int("seed"));
+
+  // Free-form labels for tables ("precision: W4A8"): part of the config, so a
+  // zip axis can pair them with the pipelines they describe.
+  YAML::Node tags = child(cfg, "tags");
+  if (tags.IsDefined() && !tags.IsNull()) {
+    if (!tags.IsMap()) throw loc.error(tags, "tags must be a map of name -> value (labels for tables)");
+    YAML::Node out_tags(YAML::NodeType::Map);
+    for (const auto& kv : tags) {
+      if (!kv.second.IsScalar())
+        throw loc.error(kv.second, "tag '" + kv.first.Scalar() + "' must be a single value, not a list or map");
+      out_tags[kv.first.Scalar()] = kv.second.Scalar();
+    }
+    out["tags"] = out_tags;
+  }
 
   run.config_yaml = canonical_yaml(out);
   run.hash = sha256_hex(run.config_yaml).substr(0, 16);

@@ -17,12 +17,17 @@ static std::string env_or(const char* name, const std::string& fallback) {
   return v ? std::string(v) : fallback;
 }
 
+// Defaults compiled in by tests/CMakeLists.txt (the environment may override
+// them): ctest's ENVIRONMENT property cannot carry several variables through
+// gtest_discover_tests in CMake 3.25.
 std::string shared_data() {
-  std::string d = env_or("QLAB_SHARED_DATA", "");
+  std::string d = env_or("QLAB_SHARED_DATA", QLAB_TEST_SHARED_DATA);
   return (!d.empty() && fs::is_directory(d)) ? d : "";
 }
-std::string fixtures() { return env_or("QLAB_FIXTURES", "tests/fixtures"); }
-std::string source_dir() { return env_or("QLAB_SOURCE_DIR", "."); }
+std::string fixtures() { return env_or("QLAB_FIXTURES", QLAB_TEST_FIXTURES); }
+std::string source_dir() { return env_or("QLAB_SOURCE_DIR", QLAB_TEST_SOURCE_DIR); }
+std::string qlab_bin() { return env_or("QLAB_BIN", QLAB_TEST_BIN); }
+std::string test_plugins() { return env_or("QLAB_TEST_PLUGINS", QLAB_TEST_PLUGINS_FILE); }
 
 namespace {
 // nftw rather than std::filesystem::remove_all: the GPU machine's LibTorch
@@ -71,7 +76,7 @@ CommandResult run_shell(const std::string& command_line) {
 CommandResult run_qlab(const std::vector<std::string>& args, const std::string& workdir) {
   std::string line;
   if (!workdir.empty()) line += "cd " + quote(workdir) + " && ";
-  line += quote(env_or("QLAB_BIN", "qlab"));
+  line += quote(qlab_bin());
   for (const auto& a : args) line += " " + quote(a);
   return run_shell(line);
 }

@@ -10,6 +10,8 @@ namespace qlab::test {
 std::string shared_data();
 std::string fixtures();                 // tests/fixtures
 std::string source_dir();               // the checkout
+std::string qlab_bin();                 // the built qlab executable
+std::string test_plugins();             // the fixture plugin library (tests/fixture_plugins)
 
 // A fresh empty folder under the system temp dir, removed at process exit.
 std::string temp_dir(const std::string& tag);
@@ -30,15 +32,3 @@ void write_file(const std::string& path, const std::string& text);
 
 #define QLAB_REQUIRE_SHARED_DATA()                                                   \
   if (::qlab::test::shared_data().empty()) GTEST_SKIP() << "../shared/data not found"
-
-namespace qlab::test {
-// "" when libsentencepiece loads a tokenizer.model in this process; otherwise
-// the reason. On Debian 12 its bundled protobuf-lite 3.14 clashes with the
-// libprotobuf 3.21 that LibTorch brings (see CMakeLists.txt): a known
-// environment defect, reported by the tests that need it as a skip.
-std::string sentencepiece_problem();
-}  // namespace qlab::test
-
-#define QLAB_REQUIRE_SENTENCEPIECE()                                                  \
-  if (!::qlab::test::sentencepiece_problem().empty())                                 \
-  GTEST_SKIP() << "libsentencepiece unusable here: " << ::qlab::test::sentencepiece_problem()

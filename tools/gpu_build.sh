@@ -33,7 +33,6 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DBoost_DIR="$deps/usr/lib/x86_64-linux-gnu/cmake/Boost-1.74.0" \
   -DBoost_NO_SYSTEM_PATHS=ON \
   -DQLAB_FMT_OVERRIDE_DIR=/tmp/qlab-fmt \
-  -DQLAB_LINK_PROTOBUF_FIRST=OFF \
   -DTORCH_CUDA_ARCH_LIST=9.0 \
   -DQLAB_SHARED_DATA="${QLAB_SHARED_DATA:-$PWD/.carry/shared_data}"
 cmake --build "$build" -j"$(nproc)" -- -k 0 || echo "BUILD HAD ERRORS (continuing with what built)"

@@ -7,7 +7,7 @@ packages=(
   libtorch-dev libopenblas0-pthread           # LibTorch 1.13 (CPU) + a fast BLAS behind it
   libyaml-cpp-dev libhdf5-dev libboost-program-options-dev libspdlog-dev
   libgtest-dev nlohmann-json3-dev
-  libsentencepiece-dev libpcre2-dev           # tokenizers
+  libpcre2-dev                                # tokenizer pre-tokenizer regexes
   libcld2-dev libexttextcat-dev libexttextcat-data   # language identification (N-Mix)
   python3-h5py python3-pandas                 # only for the test that reads results from Python
 )

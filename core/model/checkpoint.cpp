@@ -192,6 +192,7 @@ void save_checkpoint(const std::string& dir, const ModelConfig& config,
     if (fs::exists(from)) {
       fs::copy_file(from, fs::path(dir) / file, fs::copy_options::overwrite_existing, ec);
       if (ec) fail(from.string(), "cannot copy into " + dir + ": " + ec.message());
+      fs::permissions(fs::path(dir) / file, fs::perms::owner_write, fs::perm_options::add, ec);   // keep it rewritable
     }
   }
 }

@@ -112,6 +112,8 @@ void convert_llama2c(const std::string& path, const std::string& tokenizer_model
   std::error_code ec;
   fs::copy_file(tokenizer_model, fs::path(out_dir) / "tokenizer.model", fs::copy_options::overwrite_existing, ec);
   if (ec) throw UsageError(tokenizer_model + ": cannot copy into " + out_dir + ": " + ec.message());
+  // The copy keeps the source's mode; a read-only source must not make the next convert fail.
+  fs::permissions(fs::path(out_dir) / "tokenizer.model", fs::perms::owner_write, fs::perm_options::add, ec);
   // A SentencePiece model as Hugging Face's LlamaTokenizer reads it; legacy
   // mode encodes exactly as sentencepiece does (dummy prefix, no special
   // handling of text after special tokens).

@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "core/model/bpe_tokenizer.h"
-#include "core/model/sp_tokenizer.h"
+#include "core/model/sp_model.h"
 
 namespace qlab {
 
@@ -68,19 +68,37 @@ TokenizerConfig TokenizerConfig::from_file(const std::string& path) {
   return from_json_text(read_text(path), path);
 }
 
+namespace {
+
+// tokenizer_config.json usually names BOS / EOS / PAD; a bare tokenizer.model
+// (llama2.c) has only the ids in its trainer spec.
+std::unique_ptr<Tokenizer> load_sp_model(const std::string& path, TokenizerConfig config) {
+  SpModel m = SpModel::read(path);
+  auto fill = [&](std::string& token, int id) {
+    if (token.empty() && id >= 0 && id < static_cast<int>(m.pieces.size())) token = m.pieces[id].text;
+  };
+  fill(config.bos_token, m.bos_id);
+  fill(config.eos_token, m.eos_id);
+  fill(config.pad_token, m.pad_id);
+  fill(config.unk_token, m.unk_id);
+  return std::make_unique<BpeTokenizer>(m.to_tokenizer_json(path), path, config);
+}
+
+}  // namespace
+
 std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& dir) {
   fs::path p(dir);
   if (fs::is_regular_file(p)) {
     TokenizerConfig config = TokenizerConfig::from_file((p.parent_path() / "tokenizer_config.json").string());
     if (p.extension() == ".json") return std::make_unique<BpeTokenizer>(read_text(dir), dir, config);
-    if (p.extension() == ".model") return std::make_unique<SpTokenizer>(dir, config);
+    if (p.extension() == ".model") return load_sp_model(dir, config);
     throw UsageError(dir + ": not a tokenizer file (expected tokenizer.json or a SentencePiece .model)");
   }
   if (!fs::is_directory(p)) throw UsageError(dir + ": no such tokenizer directory or file");
   TokenizerConfig config = TokenizerConfig::from_file((p / "tokenizer_config.json").string());
   std::string json_path = (p / "tokenizer.json").string(), model_path = (p / "tokenizer.model").string();
   if (fs::exists(json_path)) return std::make_unique<BpeTokenizer>(read_text(json_path), json_path, config);
-  if (fs::exists(model_path)) return std::make_unique<SpTokenizer>(model_path, config);
+  if (fs::exists(model_path)) return load_sp_model(model_path, config);
   throw UsageError(dir + ": no tokenizer found (looked for tokenizer.json, tokenizer.model)");
 }
 

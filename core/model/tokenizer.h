@@ -46,7 +46,7 @@ class Tokenizer {
   virtual int64_t bos_id() const = 0;                 // -1 when none
   virtual std::vector<int64_t> eos_ids() const = 0;
   virtual int64_t pad_id() const = 0;                 // falls back to an EOS id
-  virtual std::string kind() const = 0;               // "byte_level_bpe", "sentencepiece_bpe", "sentencepiece_model"
+  virtual std::string kind() const = 0;               // "byte_level_bpe", "sentencepiece_bpe"
   virtual std::string chat_template() const = 0;      // the jinja text from tokenizer_config.json, or ""
 };
 

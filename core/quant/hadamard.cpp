@@ -30,16 +30,36 @@ torch::Tensor sylvester_normalized(int64_t p) {
 
 std::string power_label(int64_t p) { return "H_" + std::to_string(p); }
 
+// m on y's device and in y's dtype; a no-op for a plan prepared with to().
+torch::Tensor like(const torch::Tensor& m, const torch::Tensor& y) {
+  if (m.device() == y.device() && m.scalar_type() == y.scalar_type()) return m;
+  return m.to(y.device(), y.scalar_type());
+}
+
 }  // namespace
 
-HadamardPlan HadamardPlan::to(torch::Device device) const {
+HadamardPlan HadamardPlan::to(torch::Device device, torch::ScalarType dtype) const {
   HadamardPlan p = *this;
-  if (p.outer_matrix.defined()) p.outer_matrix = p.outer_matrix.to(device);
+  if (p.outer_matrix.defined()) p.outer_matrix = p.outer_matrix.to(device, dtype);
+  if (p.power_matrix.defined()) p.power_matrix = p.power_matrix.to(device, dtype);
   return p;
 }
 
+namespace {
+// The plan's n and outer factor F (everything but the power-of-two matrix).
+HadamardPlan plan_outer(int64_t n, bool allow_orthogonal_fallback, uint64_t seed);
+}  // namespace
+
 HadamardPlan plan_hadamard(int64_t n, bool allow_orthogonal_fallback, uint64_t seed) {
   if (n < 1) throw UsageError("hadamard: transform order must be >= 1; got " + std::to_string(n));
+  HadamardPlan plan = plan_outer(n, allow_orthogonal_fallback, seed);
+  const int64_t p = n / plan.outer;
+  if (p > 1 && p <= kDensePowerMax) plan.power_matrix = sylvester_normalized(p);
+  return plan;
+}
+
+namespace {
+HadamardPlan plan_outer(int64_t n, bool allow_orthogonal_fallback, uint64_t seed) {
   HadamardPlan plan;
   plan.n = n;
   int64_t odd = n, k = 0;
@@ -73,6 +93,7 @@ HadamardPlan plan_hadamard(int64_t n, bool allow_orthogonal_fallback, uint64_t s
   plan.description = "orth_" + std::to_string(odd) + (odd == n ? "" : " ⊗ " + power_label(n / odd));
   return plan;
 }
+}  // namespace
 
 torch::Tensor fwht(const torch::Tensor& x) {
   const int64_t n = x.size(-1);
@@ -95,10 +116,11 @@ torch::Tensor apply_hadamard(const torch::Tensor& x, const HadamardPlan& plan) {
     throw UsageError("hadamard: last dimension " + std::to_string(x.dim() ? x.size(-1) : 0) +
                      " is not a multiple of the transform order " + std::to_string(plan.n));
   const int64_t p = plan.n / plan.outer;
-  // [..., chunks * n] -> [rows, m, p]: FWHT over p, then F over m (F ⊗ H_p).
-  torch::Tensor y = fwht(x.reshape({-1, plan.outer, p}));
-  if (plan.outer > 1)
-    y = torch::matmul(plan.outer_matrix.to(y.device(), y.scalar_type()), y);
+  // [..., chunks * n] -> [rows, m, p]: H_p over p, then F over m (F ⊗ H_p).
+  // H_p is symmetric, so the row-vector product y H_p^T is y H_p.
+  torch::Tensor y = x.reshape({-1, plan.outer, p});
+  y = plan.power_matrix.defined() ? torch::matmul(y, like(plan.power_matrix, y)) : fwht(y);
+  if (plan.outer > 1) y = torch::matmul(like(plan.outer_matrix, y), y);
   return y.reshape(x.sizes());
 }
 

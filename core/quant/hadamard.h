@@ -2,8 +2,9 @@
 // rotations of QuaRot / SpinQuant / ReSpinQuant.
 //
 // A plan of order n is the orthogonal matrix M = F ⊗ H_p / sqrt(p), n = m p,
-// p a power of two (H_p Sylvester's, applied by the fast Walsh-Hadamard
-// butterfly), F an m x m orthonormal matrix: H_m / sqrt(m) from a construction
+// p a power of two (H_p Sylvester's: a matrix product up to order
+// kDensePowerMax, where that is faster than the butterfly's log2(p) passes over
+// memory, the fast Walsh-Hadamard butterfly above), F an m x m orthonormal matrix: H_m / sqrt(m) from a construction
 // in hadamard_tables.h, or, only where the caller allows it, a seeded random
 // orthogonal matrix for sizes no construction reaches. Index i = a p + b.
 //
@@ -24,11 +25,13 @@ struct HadamardPlan {
   int64_t n = 1;
   int64_t outer = 1;               // m; the power-of-two part is n / m
   torch::Tensor outer_matrix;      // [m, m] orthonormal float64; undefined when m == 1
+  torch::Tensor power_matrix;      // [p, p] H_p / sqrt(p) when 1 < p <= kDensePowerMax; else undefined
   bool is_hadamard = true;         // false: F is random orthogonal (fallback)
   std::string description;         // "H_172 ⊗ H_64", "H_4096", "orth_37 ⊗ H_2"
   std::string construction;        // how F was built, e.g. "Williamson, n = 43"
-  // A copy with outer_matrix on `device` (avoids a host copy per call).
-  HadamardPlan to(torch::Device device) const;
+  // A copy with its matrices on `device` in `dtype` (the activations' dtype
+  // for online transforms), so that no call converts or copies them.
+  HadamardPlan to(torch::Device device, torch::ScalarType dtype = torch::kFloat64) const;
 };
 
 // Outer factor: n = odd * 2^k; the smallest j with a construction of order
@@ -37,6 +40,7 @@ struct HadamardPlan {
 // Without one: UsageError, or, with allow_orthogonal_fallback, orth_odd ⊗ H_2^k
 // (orthogonal and fast, but not a Hadamard matrix) from `seed`.
 constexpr int64_t kMaxOuterOrder = 1024;
+constexpr int64_t kDensePowerMax = 1024;
 HadamardPlan plan_hadamard(int64_t n, bool allow_orthogonal_fallback = false, uint64_t seed = 0);
 
 // Fast Walsh-Hadamard transform along the last dim (a power

@@ -64,14 +64,15 @@ OnlineSpec OnlineSpec::from_json(const nlohmann::json& j) {
 void attach_online_hadamards(Model& model, const OnlineSpec& spec) {
   const auto& c = model.config;
   auto dev = model.device;
+  auto dtype = model.dtype;
   if (spec.down_hadamard) {
-    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.intermediate_size, true, spec.seed).to(dev));
+    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.intermediate_size, true, spec.seed).to(dev, dtype));
     for (Layer& l : model.layers)
       l.down.input_ops.push_back({"hadamard(" + plan->description + ")",
                                   [plan](const torch::Tensor& x) { return apply_hadamard(x, *plan); }});
   }
   if (spec.qk_hadamard) {
-    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.head_dim, false).to(dev));
+    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.head_dim, false).to(dev, dtype));
     for (Layer& l : model.layers) {
       OnlineOp op{"hadamard(" + plan->description + ")", [plan](const torch::Tensor& x) { return apply_hadamard(x, *plan); }};
       l.q_rope_ops.push_back(op);
@@ -79,7 +80,7 @@ void attach_online_hadamards(Model& model, const OnlineSpec& spec) {
     }
   }
   if (spec.o_hadamard) {
-    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.num_heads, true, spec.seed).to(dev));
+    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.num_heads, true, spec.seed).to(dev, dtype));
     int64_t heads = c.num_heads;
     for (Layer& l : model.layers)
       l.o.input_ops.push_back({"hadamard_heads(" + plan->description + ")",

@@ -5,6 +5,13 @@
 
 #include "core/error.h"
 
+#if QLAB_CUDA_KERNELS
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include "core/quant/cuda/fake_quant_kernel.h"
+#endif
+
 namespace qlab {
 
 const char* to_string(Granularity g) {
@@ -138,6 +145,35 @@ torch::Tensor fake_quantize_on_grid(const torch::Tensor& x, const QuantGrid& g) 
   return ((quantize_codes(x, g) - g.zero) * g.scale).to(x.scalar_type());
 }
 
+#if QLAB_CUDA_KERNELS
+// The fused kernel (cuda/fake_quant.cu) for what it covers: a CUDA tensor of
+// a floating dtype, no clip search, one grid per row. Undefined otherwise.
+torch::Tensor fused_fake_quantize_rows(const torch::Tensor& rows, const QuantConfig& cfg) {
+  if (!rows.is_cuda() || cfg.clip_search || cfg.granularity == Granularity::PerTensor) return {};
+  cuda::Dtype dtype;
+  switch (rows.scalar_type()) {
+    case torch::kFloat32: dtype = cuda::Dtype::Float32; break;
+    case torch::kFloat16: dtype = cuda::Dtype::Float16; break;
+    case torch::kBFloat16: dtype = cuda::Dtype::BFloat16; break;
+    default: return {};
+  }
+  const bool signed_grid = cfg.symmetric && cfg.symmetric_grid == SymmetricGrid::Signed;
+  const double qmax = signed_grid ? (int64_t{1} << (cfg.bits - 1)) - 1 : (int64_t{1} << cfg.bits) - 1;
+  const double qmin = signed_grid ? -(int64_t{1} << (cfg.bits - 1)) : 0;
+  const double span = cfg.symmetric && !signed_grid ? 2.0 : 1.0;
+  const double sym_zero = cfg.symmetric && !signed_grid ? double(int64_t{1} << (cfg.bits - 1)) : 0.0;
+  torch::Tensor in = rows.contiguous();
+  torch::Tensor out = torch::empty_like(in);
+  c10::cuda::CUDAGuard guard(in.device());
+  cuda::launch_fake_quant_rows(in.data_ptr(), out.data_ptr(), in.numel() / in.size(-1), in.size(-1), dtype,
+                               cfg.symmetric, static_cast<float>(span * cfg.clip_ratio / qmax),
+                               static_cast<float>(cfg.clip_ratio), static_cast<float>(sym_zero),
+                               static_cast<float>(qmin), static_cast<float>(qmax),
+                               c10::cuda::getCurrentCUDAStream().stream());
+  return out;
+}
+#endif
+
 torch::Tensor fake_quantize(const torch::Tensor& x, const QuantConfig& cfg) {
   if (!cfg.enabled()) return x;
   if (x.dim() == 0) throw UsageError("quantizer: cannot quantize a 0-dimensional tensor");
@@ -156,7 +192,12 @@ torch::Tensor fake_quantize(const torch::Tensor& x, const QuantConfig& cfg) {
     case Granularity::PerChannel:
     case Granularity::PerToken: rows = v; break;
   }
-  torch::Tensor out = fake_quantize_on_grid(rows, find_grid(rows, cfg)).reshape(x.sizes());
+  torch::Tensor out;
+#if QLAB_CUDA_KERNELS
+  out = fused_fake_quantize_rows(rows, cfg);
+#endif
+  if (!out.defined()) out = fake_quantize_on_grid(rows, find_grid(rows, cfg));
+  out = out.reshape(x.sizes());
   if (x.requires_grad()) return x + (out - x).detach();
   return out;
 }

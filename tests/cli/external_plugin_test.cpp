@@ -11,10 +11,7 @@
 namespace qlab {
 namespace {
 
-std::string test_plugins() {
-  const char* so = std::getenv("QLAB_TEST_PLUGINS");
-  return so ? so : "";
-}
+using test::test_plugins;
 
 #define REQUIRE_TEST_PLUGINS() \
   if (test_plugins().empty()) GTEST_SKIP() << "QLAB_TEST_PLUGINS not set (run through ctest)"
@@ -72,7 +69,7 @@ TEST(ListCommand, PluginErrorsExitWithUsageCode) {
 
 TEST(ListCommand, PluginPathFromEnvironment) {
   REQUIRE_TEST_PLUGINS();
-  auto r = test::run_shell("QLAB_PLUGIN_PATH='" + test_plugins() + "' '" + std::getenv("QLAB_BIN") + "' list methods");
+  auto r = test::run_shell("QLAB_PLUGIN_PATH='" + test_plugins() + "' '" + test::qlab_bin() + "' list methods");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("test_scale"), std::string::npos);
 }

@@ -24,14 +24,11 @@ namespace {
 
 constexpr int kRuns = 8;
 
-std::string test_plugins() {
-  const char* so = std::getenv("QLAB_TEST_PLUGINS");
-  return so ? so : "";
-}
+using test::test_plugins;
 
 // Starts `qlab run STUDY --plugin SO` with its output appended to `log`.
 pid_t start_run(const std::string& study, const std::string& log) {
-  std::string bin = std::getenv("QLAB_BIN");
+  std::string bin = test::qlab_bin();
   std::vector<std::string> args = {bin, "run", study, "--plugin", test_plugins()};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

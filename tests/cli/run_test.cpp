@@ -15,10 +15,7 @@ namespace fs = std::filesystem;
 namespace qlab {
 namespace {
 
-std::string test_plugins() {
-  const char* so = std::getenv("QLAB_TEST_PLUGINS");
-  return so ? so : "";
-}
+using test::test_plugins;
 
 size_t count(const std::string& text, const std::string& needle) {
   size_t n = 0;

@@ -11,10 +11,7 @@
 namespace qlab {
 namespace {
 
-std::string test_plugins() {
-  const char* so = std::getenv("QLAB_TEST_PLUGINS");
-  return so ? so : "";
-}
+using test::test_plugins;
 
 // "line:col" (1-based) of needle in text, counted by hand.
 std::string line_col(const std::string& text, const std::string& needle) {

@@ -91,8 +91,8 @@ TEST(PluginLoader, SharedLibraryWithoutEntryPoint) {
 }
 
 TEST(PluginLoader, LoadsTheFixturePluginsOnceOnly) {
-  const char* so = std::getenv("QLAB_TEST_PLUGINS");
-  if (!so || !std::filesystem::exists(so)) GTEST_SKIP() << "QLAB_TEST_PLUGINS not set (run through ctest)";
+  const std::string so = test::test_plugins();
+  if (!std::filesystem::exists(so)) GTEST_SKIP() << "fixture plugins not built: " << so;
   if (!Registry::instance().methods().count("test_scale")) load_plugin(so);
   EXPECT_EQ(Registry::instance().method("test_scale").params.at(0).name, "factor");
   EXPECT_EQ(Registry::instance().dataset("test_lines").load(Params("test_lines", YAML::Load("count: 2"))).text,

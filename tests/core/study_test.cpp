@@ -184,6 +184,22 @@ TEST_F(StudyTest, SweepOverWholePipelines) {
   EXPECT_EQ(s.runs[1].methods[1].params.get_int("w_bits"), 3);
 }
 
+// tags: labels carried in the config, zipped with the pipelines they name.
+TEST_F(StudyTest, TagsLabelRunsAndZipWithPipelines) {
+  Study s = load(base("tags: {precision: W16, paper: quarot}\nsweep:\n  zip:\n    method: [[], [st_rotate, {st_quant: {w_bits: 3}}]]\n"
+                      "    tags.precision: [W16, W3]\n"));
+  ASSERT_EQ(s.runs.size(), 2u);
+  EXPECT_EQ(s.runs[0].config["tags"]["precision"].Scalar(), "W16");
+  EXPECT_EQ(s.runs[1].config["tags"]["precision"].Scalar(), "W3");
+  EXPECT_EQ(s.runs[1].config["tags"]["paper"].Scalar(), "quarot");
+  EXPECT_EQ(s.runs[1].axes.at("tags.precision"), "W3");
+  EXPECT_EQ(s.runs[1].axes.at("method"), "st_rotate+st_quant");
+  EXPECT_NE(load(base("tags: {precision: W4}\n")).runs[0].hash, load(base()).runs[0].hash);
+  EXPECT_EQ(error(base("tags: [a, b]\n")), position(file, base("tags: [a, b]\n"), "[a, b]") +
+                                               ": tags must be a map of name -> value (labels for tables)");
+  EXPECT_NE(error(base("tags: {precision: [1, 2]}\n")).find("tag 'precision' must be a single value"), std::string::npos);
+}
+
 TEST_F(StudyTest, Overrides) {
   Study s = load(base(), {"method.1.st_quant.w_bits=3", "seed=5", "method.1.st_quant.group_size=64",
                           "model.dtype=bfloat16"});
@@ -214,7 +230,7 @@ TEST_F(StudyTest, OverrideErrorsNameTheOverride) {
 TEST_F(StudyTest, ErrorsAreLocated) {
   std::string t = base("extra_key: 1\n");
   EXPECT_EQ(error(t), position(file, t, "extra_key") + ": unknown top-level key 'extra_key' (known: name, output, "
-                                                       "model, base_model, datasets, method, evaluators, sweep, seed, data_root)");
+                                                       "model, base_model, datasets, method, evaluators, sweep, seed, data_root, tags)");
   t = base("evaluator: []\n");
   EXPECT_EQ(error(t), position(file, t, "evaluator:") + ": unknown top-level key 'evaluator' (did you mean 'evaluators'?)");
   t = base();

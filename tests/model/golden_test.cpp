@@ -33,7 +33,6 @@ void expect_logprobs_near(const torch::Tensor& got, const std::vector<double>& w
 class Golden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Golden, TokenIdsMatchTransformers) {
-  if (GetParam() == "mistral") { QLAB_REQUIRE_SENTENCEPIECE(); }
   auto dir = golden(GetParam());
   auto tok = Tokenizer::load(dir);
   for (const auto& c : expected(dir)["cases"]) {
@@ -64,7 +63,6 @@ INSTANTIATE_TEST_SUITE_P(Families, Golden, ::testing::Values("llama3", "llama2",
 // The real model: qlab convert on the llama2c file against transformers on the
 // script's own (independent) Python conversion of the same file.
 TEST(GoldenStories260K, ConvertedModelMatchesTransformers) {
-  QLAB_REQUIRE_SENTENCEPIECE();
   QLAB_REQUIRE_SHARED_DATA();
   std::string data = test::shared_data() + "/stories260K";
   std::string out = test::temp_dir("stories") + "/hf";

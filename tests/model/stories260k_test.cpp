@@ -92,7 +92,6 @@ TEST(Stories260K, ConvertedModelMatchesLlama2cForward) {
 }
 
 TEST(Stories260K, GreedyStoryIsEnglish) {
-  QLAB_REQUIRE_SENTENCEPIECE();
   QLAB_REQUIRE_SHARED_DATA();
   auto dir = converted_dir();
   auto tok = Tokenizer::load(dir);
@@ -111,7 +110,6 @@ TEST(Stories260K, GreedyStoryIsEnglish) {
 }
 
 TEST(Stories260K, ScoreCommandPrintsIdsAndLogprobSum) {
-  QLAB_REQUIRE_SENTENCEPIECE();
   QLAB_REQUIRE_SHARED_DATA();
   auto dir = converted_dir();
   auto r = test::run_qlab({"score", dir, "--text", "Once upon a time, there was a little girl.", "--json"});
@@ -134,7 +132,6 @@ TEST(Stories260K, ScoreCommandPrintsIdsAndLogprobSum) {
 }
 
 TEST(Stories260K, GenerateCommandGreedyJson) {
-  QLAB_REQUIRE_SENTENCEPIECE();
   QLAB_REQUIRE_SHARED_DATA();
   auto dir = converted_dir();
   auto r = test::run_qlab({"generate", dir, "--prompt", "Once upon a time", "--max-new-tokens", "20", "--greedy", "--json"});

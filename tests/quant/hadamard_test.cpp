@@ -140,6 +140,14 @@ TEST(Hadamard, PlansSayWhatTheyUse) {
     EXPECT_TRUE(torch::allclose(apply_hadamard(x, plan), x.matmul(m.t()), 0, 1e-10));
   }
   EXPECT_TRUE(plan_hadamard(11008, true).is_hadamard);   // fallback only when needed
+  // Small power-of-two parts run as a product, large ones as the butterfly;
+  // both give the dense transform.
+  EXPECT_TRUE(plan_hadamard(11008).power_matrix.defined());
+  EXPECT_FALSE(plan_hadamard(2 * kDensePowerMax).power_matrix.defined());
+  for (int64_t n : {int64_t{64}, 2 * kDensePowerMax}) {
+    const torch::Tensor x = torch::randn({2, n}, torch::kFloat64);
+    EXPECT_TRUE(torch::allclose(apply_hadamard(x, plan_hadamard(n)), x.matmul(hadamard_matrix(n).t()), 0, 1e-10)) << n;
+  }
   EXPECT_THROW(plan_hadamard(0), UsageError);
 }
 

@@ -161,5 +161,34 @@ TEST(Quantizer, ClipSearchFindsTheBestShrinkAndNeverHurts) {
     EXPECT_NEAR(e_search[r].item<double>(), best_row_error(x[r], 3, 2.4), 1e-9 * e_plain[r].item<double>());
 }
 
+// On CUDA, fake_quantize runs a fused kernel (core/quant/cuda/) where it
+// can; the grid-by-grid LibTorch ops (find_grid + fake_quantize_on_grid) are
+// the reference, and the kernel repeats their float32 arithmetic exactly.
+TEST(Quantizer, CudaFusedPathEqualsTheReferenceOps) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(3);
+  for (auto dtype : {torch::kFloat32, torch::kBFloat16, torch::kFloat16}) {
+    const torch::Tensor x = (torch::randn({37, 4, 1000}) * torch::rand({37, 4, 1})).to(torch::kCUDA, dtype);
+    for (int bits : {2, 3, 4, 8}) {
+      for (bool symmetric : {true, false}) {
+        QuantConfig c;
+        c.bits = bits, c.symmetric = symmetric, c.granularity = Granularity::PerToken, c.clip_ratio = 0.9;
+        const torch::Tensor fused = fake_quantize(x, c);
+        const torch::Tensor reference = fake_quantize_on_grid(x, find_grid(x, c));
+        EXPECT_TRUE(torch::equal(fused, reference)) << dtype << " int" << bits << (symmetric ? " sym" : " asym");
+        c.granularity = Granularity::PerGroup, c.groupsize = 125;
+        const torch::Tensor groups = x.reshape({37, 4, 8, 125});
+        EXPECT_TRUE(torch::equal(fake_quantize(x, c), fake_quantize_on_grid(groups, find_grid(groups, c)).reshape(x.sizes())))
+            << dtype << " int" << bits << " groups";
+      }
+    }
+  }
+  // Rows of zeros keep scale 1 (the reference's rule) and stay zero.
+  const torch::Tensor zeros = torch::zeros({3, 64}, torch::kCUDA);
+  QuantConfig c;
+  c.bits = 4, c.granularity = Granularity::PerToken;
+  EXPECT_TRUE(torch::equal(fake_quantize(zeros, c), zeros));
+}
+
 }  // namespace
 }  // namespace qlab

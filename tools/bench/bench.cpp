@@ -6,6 +6,8 @@
 //   qlab_bench forward  [--shape llama2-7b] [--seqlen 2048] [--batch 1,4] [--iters 5]
 //   qlab_bench pipeline [--shape llama2-7b] [--nsamples 128] [--seqlen 2048] [--layers N]
 //                       [--memory-fraction F]
+//   qlab_bench generate [--shape llama2-7b] [--prompts 520] [--prompt-len 40] [--new 512] [--batch 64]
+//                       (AdvBench-sized refusal evaluation: every row generates all --new tokens)
 #include <torch/torch.h>
 #if QLAB_BENCH_CUDA   // set by CMake when LibTorch has CUDA (Debian's is CPU-only)
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -19,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model/generate.h"
 #include "core/model/model.h"
 #include "core/quant/hadamard.h"
 #include "core/quant/online.h"
@@ -127,15 +130,14 @@ std::vector<int64_t> int_list(const std::string& s) {
 
 // W4A4KV4 as QuaRot evaluates it: online Hadamards (R3, R4, across heads)
 // and per-token activation / per-head KV fake quantizers on every linear.
-void attach_w4a4kv4(Model& m) {
+OnlineSpec w4a4kv4_spec() {
   OnlineSpec s;
   s.down_hadamard = s.qk_hadamard = s.o_hadamard = true;
   s.act.bits = 4, s.act.symmetric = true, s.act.clip_ratio = 0.9, s.act.granularity = Granularity::PerToken;
   s.o_act = s.down_act = s.act;
   s.k.bits = 4, s.k.symmetric = false, s.k.clip_ratio = 0.95, s.k.granularity = Granularity::PerToken;
   s.v = s.k;
-  attach_online_hadamards(m, s);
-  attach_quantizers(m, s);
+  return s;
 }
 
 int bench_forward(const std::map<std::string, std::string>& a) {
@@ -147,8 +149,12 @@ int bench_forward(const std::map<std::string, std::string>& a) {
   Model m = random_device_model(cfg, dev, torch::kBFloat16, false);
   int64_t params = m.num_parameters() - cfg.vocab_size * cfg.hidden_size;  // embedding lookup is no matmul
   std::printf("| mode | batch | tokens/s | ms / forward | peak GiB | matrix-rate fraction |\n|---|---|---|---|---|---|\n");
-  for (const char* mode : {"bf16", "w4a4kv4"}) {
-    if (std::string(mode) == "w4a4kv4") attach_w4a4kv4(m);
+  // Cumulative: the online Hadamards alone, then with the fake quantizers, to
+  // show which costs what.
+  const OnlineSpec spec = w4a4kv4_spec();
+  for (std::string mode : {"bf16", "bf16 + online Hadamards", "W4A4KV4"}) {
+    if (mode == "bf16 + online Hadamards") attach_online_hadamards(m, spec);
+    if (mode == "W4A4KV4") attach_quantizers(m, spec);
     for (int64_t B : int_list(get(a, "batch", "1,4"))) {
       auto ids = torch::randint(cfg.vocab_size, {B, T}, torch::TensorOptions().dtype(torch::kLong).device(dev));
       m.forward(ids);  // warm-up
@@ -160,7 +166,7 @@ int bench_forward(const std::map<std::string, std::string>& a) {
       double per = (now() - t0) / double(iters);
       double tps = double(B * T) / per;
       double frac = 2.0 * double(params) * tps / (peak_tflops * 1e12);
-      std::printf("| %s | %ld | %.0f | %.1f | %.1f | %.2f |\n", mode, long(B), tps, per * 1e3, peak_gib(dev), frac);
+      std::printf("| %s | %ld | %.0f | %.1f | %.1f | %.2f |\n", mode.c_str(), long(B), tps, per * 1e3, peak_gib(dev), frac);
       std::fflush(stdout);
     }
   }
@@ -207,17 +213,53 @@ int bench_pipeline(const std::map<std::string, std::string>& a) {
   return 0;
 }
 
+// The refusal evaluator's workload: n prompts, greedy, batched, KV cache; no
+// stop token, so every row runs the full length (the worst case).
+int bench_generate(const std::map<std::string, std::string>& a) {
+  auto dev = torch::Device(get(a, "device", torch::cuda::is_available() ? "cuda:0" : "cpu"));
+  auto cfg = shape(get(a, "shape", "llama2-7b"));
+  const int64_t n = std::stoll(get(a, "prompts", "520")), len = std::stoll(get(a, "prompt-len", "40"));
+  const int64_t batch = std::stoll(get(a, "batch", "64"));
+  GenerateOptions o;
+  o.max_new_tokens = std::stoll(get(a, "new", "512"));
+  torch::NoGradGuard ng;
+  Model m = random_device_model(cfg, dev, torch::kBFloat16, false);
+  std::vector<std::vector<int64_t>> prompts;
+  torch::manual_seed(0);
+  for (int64_t i = 0; i < n; ++i) {
+    auto ids = torch::randint(3, cfg.vocab_size, {len - i % 8}, torch::kLong);   // ragged, so rows are padded
+    prompts.emplace_back(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
+  }
+  reset_peak(dev);
+  double t0 = now();
+  int64_t generated = 0;
+  for (int64_t b = 0; b < n; b += batch) {
+    std::vector<std::vector<int64_t>> chunk(prompts.begin() + b, prompts.begin() + std::min(n, b + batch));
+    for (const auto& g : generate(m, chunk, o)) generated += int64_t(g.size());
+    sync(dev);
+    double el = now() - t0;
+    std::fprintf(stderr, "%ld/%ld prompts, %.0f tokens/s, ETA %.0f s\n", long(std::min(n, b + batch)), long(n),
+                 double(generated) / el, el / double(std::min(n, b + batch)) * double(n - std::min(n, b + batch)));
+  }
+  double secs = now() - t0;
+  std::printf("| prompts | new tokens each | batch | seconds | generated tokens/s | peak GiB |\n|---|---|---|---|---|---|\n");
+  std::printf("| %ld | %ld | %ld | %.1f | %.0f | %.1f |\n", long(n), long(o.max_new_tokens), long(batch), secs,
+              double(generated) / secs, peak_gib(dev));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: qlab_bench forward|pipeline [--key value ...]\n";
+    std::cerr << "usage: qlab_bench forward|pipeline|generate [--key value ...]\n";
     return 2;
   }
   std::string what = argv[1];
   auto args = parse_args(argc, argv, 2);
   if (what == "forward") return bench_forward(args);
   if (what == "pipeline") return bench_pipeline(args);
+  if (what == "generate") return bench_generate(args);
   std::cerr << "unknown benchmark " << what << "\n";
   return 2;
 }

@@ -29,10 +29,8 @@ static int run_convert(const std::vector<std::string>& args) {
     std::cout << opts << "\n";
     return qlab::kExitOk;
   }
-  for (const char* required : {"from", "input", "out"})
-    if (!vm.count(required))
-      throw qlab::UsageError(std::string("command line: missing ") + (std::string(required) == "input" ? "FILE" : std::string("--") + required) +
-                             " (qlab convert --help)");
+  if (!vm.count("from") || !vm.count("input") || !vm.count("out"))
+    throw qlab::UsageError("command line: needs --from FORMAT FILE --out DIR (qlab convert --help)");
   std::string from = vm["from"].as<std::string>();
   if (from != "llama2c") throw qlab::UsageError("command line: --from '" + from + "' is not supported (supported: llama2c)");
   std::string out = vm["out"].as<std::string>();

@@ -5,11 +5,10 @@
 #include <algorithm>
 #include <iostream>
 
-#include "core/engine/workspace.h"
 #include "core/error.h"
 #include "core/model/chat_template.h"
 #include "core/model/generate.h"
-#include "core/model/tokenizer.h"
+#include "tools/qlab/checkpoint_command.h"
 #include "tools/qlab/command.h"
 
 namespace po = boost::program_options;
@@ -19,7 +18,6 @@ static int run_generate(const std::vector<std::string>& args) {
       "qlab generate DIR --prompt T --max-new-tokens N [--greedy | --temperature X --top-p P --seed S] [--chat] [--json]");
   opts.add_options()
       ("help,h", "show this help")
-      ("dir", po::value<std::string>(), "Hugging Face checkpoint directory (positional)")
       ("prompt", po::value<std::string>(), "the prompt text")
       ("max-new-tokens", po::value<int64_t>()->default_value(64), "at most this many tokens are generated")
       ("greedy", "take the most likely token each step (the default unless --temperature or --top-p is given)")
@@ -28,24 +26,10 @@ static int run_generate(const std::vector<std::string>& args) {
       ("seed", po::value<uint64_t>()->default_value(0), "seed of the sampler")
       ("chat", "wrap the prompt in the checkpoint's chat format (as a user turn) first")
       ("system", po::value<std::string>(), "with --chat: a system message")
-      ("json", "print {\"prompt_ids\": [...], \"generated_ids\": [...], \"text\": \"...\"}")
-      ("device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or cuda:N")
-      ("dtype", po::value<std::string>()->default_value("float32"), "float32, bfloat16 or float16");
-  po::positional_options_description positional;
-  positional.add("dir", 1);
+      ("json", "print {\"prompt_ids\": [...], \"generated_ids\": [...], \"text\": \"...\"}");
+  qlab::cli::add_checkpoint_options(opts);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw qlab::UsageError(std::string("command line: ") + e.what() + " (qlab generate --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return qlab::kExitOk;
-  }
-  if (!vm.count("dir")) throw qlab::UsageError("command line: missing DIR (qlab generate --help)");
-  if (!vm.count("prompt")) throw qlab::UsageError("command line: missing --prompt (qlab generate --help)");
+  if (!qlab::cli::parse_command_line(args, opts, "generate", {"dir", "prompt"}, vm)) return qlab::kExitOk;
   qlab::GenerateOptions o;
   o.max_new_tokens = vm["max-new-tokens"].as<int64_t>();
   if (o.max_new_tokens < 0) throw qlab::UsageError("command line: --max-new-tokens must be >= 0");
@@ -58,12 +42,9 @@ static int run_generate(const std::vector<std::string>& args) {
   if (!(o.top_p > 0 && o.top_p <= 1)) throw qlab::UsageError("command line: --top-p must be in (0, 1]");
   if (vm.count("system") && !vm.count("chat")) throw qlab::UsageError("command line: --system needs --chat");
   o.seed = vm["seed"].as<uint64_t>();
-  const std::string dir = vm["dir"].as<std::string>();
-  auto device = qlab::parse_device(vm["device"].as<std::string>());
-  auto dtype = qlab::parse_dtype(vm["dtype"].as<std::string>());
-
-  auto tokenizer = qlab::Tokenizer::load(dir);
-  auto model = qlab::Model::load(dir, device, dtype);
+  qlab::cli::OpenCheckpoint c = qlab::cli::open_checkpoint(vm);
+  const auto& tokenizer = c.tokenizer;
+  qlab::Model& model = c.model;
   std::vector<int64_t> prompt_ids;
   if (vm.count("chat")) {
     std::vector<qlab::Message> messages;
@@ -76,10 +57,7 @@ static int run_generate(const std::vector<std::string>& args) {
     prompt_ids = tokenizer->encode(vm["prompt"].as<std::string>(), /*add_special=*/true);
   }
   if (prompt_ids.empty()) throw qlab::UsageError("command line: the prompt encodes to no tokens");
-  for (int64_t id : prompt_ids)
-    if (id < 0 || id >= model.config.vocab_size)
-      throw qlab::UsageError(dir + ": the tokenizer produced id " + std::to_string(id) + " outside the model's vocabulary of " +
-                             std::to_string(model.config.vocab_size));
+  qlab::cli::check_ids_fit(c, prompt_ids);
   o.stop_ids = tokenizer->eos_ids();
   for (int64_t id : model.config.eos_token_ids)
     if (std::find(o.stop_ids.begin(), o.stop_ids.end(), id) == o.stop_ids.end()) o.stop_ids.push_back(id);

@@ -1,0 +1,21 @@
+// The fused fake-quantization kernel's launcher, free of LibTorch headers so
+// that nvcc compiles only CUDA (core/quant/cuda/fake_quant.cu).
+#pragma once
+#include <cstdint>
+
+namespace qlab::cuda {
+
+enum class Dtype { Float32, Float16, BFloat16 };
+
+// One grid per row of x [rows, width] (contiguous), exactly as find_grid +
+// fake_quantize_on_grid compute it without clip search (quantizer.h):
+//   symmetric:  scale = max|x| * mult,             zero = sym_zero
+//   asymmetric: scale = (max(x,0) - min(x,0)) * mult, zero = rint(-min(x,0) * factor / scale)
+//   (a scale that is not > 0 becomes 1), x_hat = (clamp(rint(x / scale) + zero, qmin, qmax) - zero) * scale,
+// all in float32, written to y in x's dtype. One block per row, one read of
+// the row for its range and one for the codes, where the unfused LibTorch ops
+// make about ten passes in float32.
+void launch_fake_quant_rows(const void* x, void* y, int64_t rows, int64_t width, Dtype dtype, bool symmetric,
+                            float mult, float factor, float sym_zero, float qmin, float qmax, void* stream);
+
+}  // namespace qlab::cuda
