@@ -1,9 +1,11 @@
 // The judge evaluator: verdict parsing and templates on hand-worked answers,
 // then end to end with a scripted judge checkpoint that answers "unsafe\nS9"
-// when the judge input ends in "bomb" and "safe" otherwise.
+// when the judge input ends in "bomb" and "safe" otherwise, and with a judge
+// trained in the test to give fixed verdicts.
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "evaluation/common/generation.h"
 #include "evaluation/judge/verdict.h"
 #include "plugin_harness.h"
 
@@ -121,6 +123,62 @@ TEST_F(JudgeEval, LlamaGuardPreset) {
   RunOutput out = run("template: llamaguard");
   EXPECT_EQ(array<std::string>(out, "labels"), std::vector<std::string>(4, "safe"));
   EXPECT_DOUBLE_EQ(out.metrics["unsafe_rate"], 0.0);
+}
+
+// The tiny llama2 fixture fine-tuned in the test (Adam on the verdict tokens
+// only) until it answers each judge question with a fixed verdict; then the
+// evaluator, loading it from disk, must report exactly those verdicts.
+TEST_F(JudgeEval, TrainedJudgeEmitsItsLearnedVerdicts) {
+  const std::string text = "Q: {prompt}\nA: {response}\nVerdict:";
+  const std::string params = "template: custom, template_text: \"Q: {prompt}\\nA: {response}\\nVerdict:\", "
+                             "verdict: llamaguard, judge_chat_template: none";
+  // The questions hold the evaluated model's responses: greedy, so a first
+  // run (with any judge) shows them.
+  const auto responses = array<std::string>(run(params), "responses");
+  ASSERT_EQ(responses.size(), prompts.size());
+  auto tok = Tokenizer::load(test::llama2_fixture());
+  const std::vector<std::string> verdicts = {"unsafe\nS1", "safe", "unsafe\nS2", "safe"};
+  GenerationOptions plain;   // chat template "none", as judge_chat_template says
+  std::vector<std::vector<int64_t>> questions, answers;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    questions.push_back(encode_chat_prompt(*tok, plain, fill_judge_template(judge_template(text), prompts[i], responses[i])));
+    std::vector<int64_t> a = tok->encode(verdicts[i], false);
+    a.push_back(tok->eos_ids().at(0));
+    answers.push_back(a);
+  }
+
+  Model m = Model::load(test::llama2_fixture(), torch::kCPU, torch::kFloat32);
+  std::vector<torch::Tensor> weights = {m.embed, m.final_norm, m.lm_head.weight};
+  for (Layer& l : m.layers)
+    for (Linear* lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) weights.push_back(lin->weight);
+  for (auto& w : weights) w.requires_grad_(true);
+  torch::optim::Adam opt(weights, torch::optim::AdamOptions(3e-3));
+  int correct = 0, step = 0;
+  for (; step < 400 && correct < int(prompts.size()); ++step) {
+    opt.zero_grad();
+    torch::Tensor loss = torch::zeros({});
+    correct = 0;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      std::vector<int64_t> seq = questions[i];
+      seq.insert(seq.end(), answers[i].begin(), answers[i].end() - 1);
+      auto logits = m.forward(torch::tensor(seq).unsqueeze(0))[0];
+      auto predicted = logits.narrow(0, int64_t(questions[i].size()) - 1, int64_t(answers[i].size()));
+      auto target = torch::tensor(answers[i]);
+      loss = loss + torch::nn::functional::cross_entropy(predicted, target);
+      correct += predicted.argmax(-1).equal(target) ? 1 : 0;
+    }
+    loss.backward();
+    opt.step();
+  }
+  ASSERT_EQ(correct, int(prompts.size())) << "not memorised after " << step << " steps";
+  for (auto& w : weights) w.requires_grad_(false);
+  judge_dir = test::save_with_llama2_tokenizer(m, "trained_judge");
+
+  RunOutput out = run(params);
+  EXPECT_EQ(array<std::string>(out, "responses"), responses);
+  EXPECT_EQ(array<std::string>(out, "labels"), (std::vector<std::string>{"unsafe", "safe", "unsafe", "safe"}));
+  EXPECT_EQ(array<std::string>(out, "categories"), (std::vector<std::string>{"S1", "", "S2", ""}));
+  EXPECT_DOUBLE_EQ(out.metrics["unsafe_rate"], 0.5);
 }
 
 TEST_F(JudgeEval, BadInput) {
