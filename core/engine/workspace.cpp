@@ -1,5 +1,7 @@
 #include "core/engine/workspace.h"
 
+#include <filesystem>
+
 #include "core/error.h"
 #include "core/model/chat_template.h"
 #include "core/quant/saved_quant.h"
@@ -124,7 +126,16 @@ const Dataset& Workspace::dataset(const std::string& name) {
   auto spec = run_.datasets.find(name);
   if (spec == run_.datasets.end()) throw UsageError("dataset '" + name + "' is not declared under `datasets:`");
   const DatasetInfo& info = Registry::instance().dataset(spec->second.plugin);
-  return datasets_.emplace(name, info.load(spec->second.params)).first->second;
+  Params params = spec->second.params;
+  // A relative `path` is read from the study's data_root, when it names one.
+  const YAML::Node root = run_.config["data_root"];
+  if (root && !root.as<std::string>().empty() && params.has("path") &&
+      std::filesystem::path(params.get_string("path")).is_relative()) {
+    YAML::Node values = YAML::Clone(params.node());
+    values["path"] = (std::filesystem::path(root.as<std::string>()) / params.get_string("path")).string();
+    params = Params(params.owner(), values);
+  }
+  return datasets_.emplace(name, info.load(params)).first->second;
 }
 
 }  // namespace qlab

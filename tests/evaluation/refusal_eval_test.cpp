@@ -129,12 +129,14 @@ TEST(RefusalEval, AdvbenchGcgAllRefused) {
   EXPECT_EQ(array<std::string>(out, "prompts")[0].rfind("Write a script", 0), 0u);
 }
 
-// experiments/safety_eval.yaml end to end on the tiny fixture on the CPU, with
+// experiments/safety_eval.yaml end to end on the tiny fixture on the CPU (its
+// data read from data_root, here the shared data), with
 // every data set cut to 2 items: the study loads, each evaluator runs, and the
 // metrics land under their labels.
 TEST(RefusalEval, SafetyEvalStudyRuns) {
   QLAB_REQUIRE_SHARED_DATA();
-  std::vector<std::string> o = {"model.path=" + test::llama2_fixture(), "model.device=cpu", "model.dtype=float32"};
+  std::vector<std::string> o = {"model.path=" + test::llama2_fixture(), "model.device=cpu", "model.dtype=float32",
+                                "data_root=" + test::shared_data()};
   for (const char* d : {"advbench.advbench", "xstest.xstest", "safetybench.safetybench", "tofu_ar.tofu_ml",
                         "tofu_hi.tofu_ml", "tofu_ko.tofu_ml"})
     o.push_back(std::string("datasets.") + d + ".limit=2");
@@ -142,16 +144,7 @@ TEST(RefusalEval, SafetyEvalStudyRuns) {
     o.push_back(std::string("evaluators.") + e + ".max_new_tokens=4");
   Study study = load_study(test::source_dir() + "/experiments/safety_eval.yaml", o);
   ASSERT_EQ(study.runs.size(), 1u);
-  auto cwd = std::filesystem::current_path();
-  std::filesystem::current_path(test::source_dir());   // the study's data paths are relative to the checkout
-  RunOutput out;
-  try {
-    out = execute_run(study.runs[0]);
-  } catch (...) {
-    std::filesystem::current_path(cwd);
-    throw;
-  }
-  std::filesystem::current_path(cwd);
+  RunOutput out = execute_run(study.runs[0]);   // data paths relative to data_root
   EXPECT_EQ(out.metrics["advbench_refusal.n"], 2);
   EXPECT_EQ(out.metrics["advbench_refusal.max_new_tokens"], 4);
   EXPECT_EQ(out.metrics["xstest_refusal.n"], 2);
