@@ -39,6 +39,10 @@ struct MethodInfo {
   std::string name, description;
   std::vector<ParamSpec> params;
   std::function<std::unique_ptr<Method>(const Params&)> create;
+  // Optional: checks a step's inputs without touching the model (its
+  // calibration data exists and is long enough), so that `qlab run` stops on
+  // bad input before any run starts. Throws UsageError naming the problem.
+  std::function<void(const Params&, Workspace&)> check = nullptr;
 };
 
 struct EvaluatorInfo {
@@ -89,7 +93,7 @@ class Registry {
 // External plugins. Bump when Registry, Method, Evaluator, Workspace or Params
 // change layout. The entry point returns 0 when it registered, or its own ABI
 // version when host_abi differs (and then registers nothing).
-constexpr int kPluginAbiVersion = 1;
+constexpr int kPluginAbiVersion = 2;   // 2: MethodInfo::check
 extern "C" {
 typedef int (*qlab_plugin_entry_fn)(qlab::Registry* registry, int host_abi);
 }

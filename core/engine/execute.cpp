@@ -44,6 +44,15 @@ RunOutput execute_run(const RunSpec& run) {
   return out;
 }
 
+void check_study_inputs(const Study& study) {
+  for (const RunSpec& run : study.runs) {
+    Workspace ws(run);
+    for (const auto& entry : run.datasets) ws.dataset(entry.first);
+    for (const Step& step : run.methods)
+      if (const auto& check = Registry::instance().method(step.plugin).check) check(step.params, ws);
+  }
+}
+
 std::string run_device(const RunSpec& run) {
   YAML::Node m = run.config["model"];
   return (m && m["device"]) ? m["device"].as<std::string>() : "cpu";

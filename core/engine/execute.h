@@ -12,6 +12,11 @@ namespace qlab {
 // Throws on failure (the runner records the message as the run's error).
 RunOutput execute_run(const RunSpec& run);
 
+// Bad input found before any run starts: loads every data set the runs
+// declare and runs each method's check (calibration long enough), without
+// loading a model. Throws the first UsageError (naming the file and problem).
+void check_study_inputs(const Study& study);
+
 // The device a run's config asks for, as text ("cpu", "cuda:0"), for the store.
 std::string run_device(const RunSpec& run);
 

@@ -56,7 +56,7 @@ std::vector<ParamSpec> gptq_params() {
 }
 
 QLAB_REGISTER(MethodInfo{"gptq", "GPTQ weight quantization (layer-wise, true-sequential); activation and KV fake quantizers",
-                         gptq_params(), [](const Params& p) { return std::make_unique<Gptq>(p); }});
+                         gptq_params(), [](const Params& p) { return std::make_unique<Gptq>(p); }, check_calibration});
 
 }  // namespace
 }  // namespace qlab

@@ -83,7 +83,7 @@ std::vector<ParamSpec> smoothquant_params() {
 }
 
 QLAB_REGISTER(MethodInfo{"smoothquant", "SmoothQuant per-channel smoothing (baseline); follow with rtn or gptq",
-                         smoothquant_params(), [](const Params& p) { return std::make_unique<SmoothQuant>(p); }});
+                         smoothquant_params(), [](const Params& p) { return std::make_unique<SmoothQuant>(p); }, check_calibration});
 
 }  // namespace
 }  // namespace qlab

@@ -81,6 +81,7 @@ int run_main(const std::vector<std::string>& args) {
   } else {
     Store(output, /*writable=*/true);   // an unwritable folder fails before the log file is opened there
     setup_logging(verbosity, log_file.empty() ? output + ".log" : log_file);
+    check_study_inputs(study);           // missing or too short data: exit 2 before any run
   }
   spdlog::debug("qlab {} (commit {}) on {}, LibTorch {}", qlab_version(), git_commit(), host_name(), TORCH_VERSION);
   return run_study(study, execute_run, options, std::cout).exit_code;
