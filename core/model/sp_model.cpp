@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <tuple>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -93,8 +94,12 @@ SpModel SpModel::read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UsageError(path + ": cannot open the SentencePiece model");
   std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parse(data.data(), data.size(), path);
+}
+
+SpModel SpModel::parse(const uint8_t* data, size_t size, const std::string& path) {
   SpModel m;
-  Wire top(data.data(), data.data() + data.size(), path);
+  Wire top(data, data + size, path);
   for_each_field(top, [&](int field, int type, Wire& w) {
     if (field == 1 && type == 2) {   // repeated SentencePiece
       Wire pw = w.sub();
@@ -102,10 +107,14 @@ SpModel SpModel::read(const std::string& path) {
       for_each_field(pw, [&](int f, int t, Wire& x) {
         if (f == 1 && t == 2) piece.text = x.bytes();
         else if (f == 2 && t == 5) piece.score = x.fixed32_float();
-        else if (f == 3 && t == 0) piece.type = static_cast<PieceType>(x.varint());
-        else x.skip(t);
+        else if (f == 3 && t == 0) {
+          uint64_t type_value = x.varint();
+          if (type_value < kNormal || type_value > kByte) x.fail("piece type " + std::to_string(type_value));
+          piece.type = static_cast<PieceType>(type_value);
+        } else {
+          x.skip(t);
+        }
       });
-      if (piece.type < kNormal || piece.type > kByte) pw.fail("piece type " + std::to_string(piece.type));
       m.pieces.push_back(std::move(piece));
     } else if (field == 2 && type == 2) {   // TrainerSpec
       Wire tw = w.sub();

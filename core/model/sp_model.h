@@ -22,6 +22,7 @@
 // Unigram models and models with a precompiled normalization charsmap (a
 // name other than "identity") are refused: no LLaMA-family model uses them.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -45,6 +46,8 @@ struct SpModel {
 
   // Throws UsageError naming the file on a truncated or malformed message.
   static SpModel read(const std::string& path);
+  // The same from bytes in memory; `path` only names them in errors.
+  static SpModel parse(const uint8_t* data, size_t size, const std::string& path);
   // The equivalent Hugging Face tokenizer.json; throws UsageError for what
   // BpeTokenizer cannot run (see above).
   std::string to_tokenizer_json(const std::string& path_for_errors) const;

@@ -350,6 +350,10 @@ TEST(SentencePieceModel, DamagedFilesAreRefusedByName) {
   qlab::test::write_file(dir + "/cut.model", bytes.substr(0, bytes.size() / 2));
   std::string msg = error_of([&] { Tokenizer::load(dir + "/cut.model"); });
   EXPECT_NE(msg.find("cut.model: not a SentencePiece model (truncated)"), std::string::npos) << msg;
+  // A piece whose type is no SentencePiece type (64): found by tools/fuzz.
+  qlab::test::write_file(dir + "/type.model", std::string("\x0a\x05\x0a\x01" "a" "\x18\x40", 7));
+  msg = error_of([&] { Tokenizer::load(dir + "/type.model"); });
+  EXPECT_NE(msg.find("type.model: not a SentencePiece model (piece type 64)"), std::string::npos) << msg;
   qlab::test::write_file(dir + "/text.model", "hello, this is not a protobuf message");
   msg = error_of([&] { Tokenizer::load(dir + "/text.model"); });
   EXPECT_NE(msg.find("text.model: not a SentencePiece model"), std::string::npos) << msg;
