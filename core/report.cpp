@@ -229,15 +229,21 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
     if (!known_key(k)) throw UsageError("--where: no run has '" + k + "' (axes: " + join(axes) + "; or a dotted config path)");
   for (const auto& m : cols)
     if (!metrics.count(m)) throw UsageError("--cols: no run has metric '" + m + "' (metrics: " + join(metrics) + ")");
+  if (!spec.pivot.empty()) {
+    if (!known_key(spec.pivot))
+      throw UsageError("--pivot: no run has '" + spec.pivot + "' (axes: " + join(axes) + "; or a dotted config path)");
+    rows.erase(std::remove(rows.begin(), rows.end(), spec.pivot), rows.end());
+  }
 
   // Filter, then group the complete runs by their row values. Rows keep the
   // study's order: each group sorts by the smallest run index it holds.
   Report report;
   struct Group {
     int64_t first_index;
-    std::vector<const RunRecord*> runs;
+    std::vector<const Loaded*> runs;
   };
   std::map<std::vector<std::string>, Group> groups;
+  std::vector<std::pair<int64_t, std::string>> pivot_values;   // (first run index, value)
   for (const auto& l : all) {
     bool keep = std::all_of(spec.where.begin(), spec.where.end(),
                             [&](const auto& w) { return same_value(value_of(l, w.first), w.second); });
@@ -250,7 +256,25 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
     for (const auto& k : rows) key.push_back(value_of(l, k));
     auto [it, added] = groups.emplace(key, Group{l.run->index, {}});
     it->second.first_index = std::min(it->second.first_index, l.run->index);
-    it->second.runs.push_back(l.run);
+    it->second.runs.push_back(&l);
+    if (!spec.pivot.empty()) {
+      const std::string v = value_of(l, spec.pivot);
+      auto seen = std::find_if(pivot_values.begin(), pivot_values.end(), [&](const auto& p) { return p.second == v; });
+      if (seen == pivot_values.end()) pivot_values.emplace_back(l.run->index, v);
+      else seen->first = std::min(seen->first, l.run->index);
+    }
+  }
+  std::stable_sort(pivot_values.begin(), pivot_values.end());
+  // The table's value columns: (pivot value, metric); the value is "" without --pivot.
+  struct Column {
+    std::string pivot_value, metric, title;
+  };
+  std::vector<Column> columns;
+  if (spec.pivot.empty()) {
+    for (const auto& m : cols) columns.push_back({"", m, m});
+  } else {
+    for (const auto& [index, v] : pivot_values)
+      for (const auto& m : cols) columns.push_back({v, m, cols.size() == 1 ? v : v + " " + m});
   }
   std::vector<std::pair<std::vector<std::string>, const Group*>> ordered;
   for (const auto& [key, g] : groups) ordered.emplace_back(key, &g);
@@ -261,19 +285,20 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
   const ReportFormat f = spec.format;
   std::vector<std::string> header = rows;
   if (f == ReportFormat::Csv) header.push_back("runs");
-  for (const auto& m : cols) {
-    header.push_back(m);
-    if (f == ReportFormat::Csv) header.push_back(m + ".std");
+  for (const auto& c : columns) {
+    header.push_back(c.title);
+    if (f == ReportFormat::Csv) header.push_back(c.title + ".std");
   }
   std::vector<std::vector<std::string>> body;
   for (const auto& [key, g] : ordered) {
     std::vector<std::string> line = key;
     if (f == ReportFormat::Csv) line.push_back(std::to_string(g->runs.size()));
-    for (const auto& m : cols) {
+    for (const auto& col : columns) {
       std::vector<double> xs;
-      for (const RunRecord* r : g->runs) {
-        auto it = r->output.metrics.find(m);
-        if (it != r->output.metrics.end()) xs.push_back(it->second);
+      for (const Loaded* l : g->runs) {
+        if (!spec.pivot.empty() && value_of(*l, spec.pivot) != col.pivot_value) continue;
+        auto it = l->run->output.metrics.find(col.metric);
+        if (it != l->run->output.metrics.end()) xs.push_back(it->second);
       }
       Cell c = aggregate(xs);
       if (f == ReportFormat::Csv) {

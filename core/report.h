@@ -6,6 +6,7 @@
 // A row key is a sweep axis name or a dotted path into the resolved config
 // (`model.path`, `method.1.gptq.w_bits`; `method` alone shows the pipeline as
 // "quarot+gptq"). Failed runs are left out and counted in a footnote.
+// --pivot KEY spreads KEY's values over the columns instead of the rows.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -22,6 +23,11 @@ ReportFormat parse_report_format(const std::string& text);   // "md", "latex", "
 struct ReportSpec {
   std::vector<std::string> rows;    // empty: every sweep axis of the runs
   std::vector<std::string> cols;    // empty: every metric of the runs
+  // Optional key whose values become column groups, in study order: a
+  // paper table's settings side by side (`--rows method --pivot
+  // tags.precision`). Each cell then aggregates the runs of its row that show
+  // that value. Headers: the value, or "value metric" with several metrics.
+  std::string pivot;
   std::vector<std::pair<std::string, std::string>> where;   // keep runs whose key shows this value
   ReportFormat format = ReportFormat::Markdown;
 };

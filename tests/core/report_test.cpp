@@ -181,3 +181,26 @@ TEST(Report, ShardFilesReadAsOneStudy) {
   ReportSpec s = spec({"method.1.gptq.w_bits"}, {"ppl"});
   EXPECT_EQ(make_report(read, s).text, make_report(runs, s).text);
 }
+
+// A paper table: seeds as rows, bit widths spread over the columns in study
+// order; with two metrics each column names its value and metric.
+TEST(Report, PivotSpreadsAKeyOverTheColumns) {
+  ReportSpec s = spec({"seed"}, {"ppl"});
+  s.pivot = "method.1.gptq.w_bits";
+  EXPECT_EQ(make_report(six_runs(), s).text,
+            "| seed | 4 | 3 |\n"
+            "| --- | ---: | ---: |\n"
+            "| 0 | 1.000 | 10.00 |\n"
+            "| 1 | 2.000 | 10.50 |\n"
+            "| 2 | 3.000 | 12.00 |\n");
+  // No row keys left: one row, seeds aggregated per column; a metric only some
+  // runs have leaves the other cells empty.
+  s.rows = {"method.1.gptq.w_bits"};   // the pivot key itself is dropped from the rows
+  s.cols = {"ppl", "acc"};
+  EXPECT_EQ(make_report(six_runs(), s).text,
+            "| 4 ppl | 4 acc | 3 ppl | 3 acc |\n"
+            "| ---: | ---: | ---: | ---: |\n"
+            "| 2.000 ± 1.000 | 0.5000 | 10.83 ± 1.04 | — |\n");
+  s.pivot = "method.1.gptq.w_bit";
+  EXPECT_EQ(usage_error_of([&] { make_report(six_runs(), s); }).rfind("--pivot: no run has 'method.1.gptq.w_bit'", 0), 0u);
+}

@@ -35,12 +35,13 @@ std::vector<std::string> split_commas(const std::string& text) {
 
 int report_main(const std::vector<std::string>& args) {
   std::vector<std::string> files, wheres;
-  std::string rows, cols, format = "md";
+  std::string rows, cols, pivot, format = "md";
   po::options_description visible("usage: qlab report FILE... [options]");
   visible.add_options()
       ("help,h", "show this help")
       ("rows", po::value(&rows), "comma-separated row keys (default: every sweep axis but the seed)")
       ("cols", po::value(&cols), "comma-separated metrics (default: every metric)")
+      ("pivot", po::value(&pivot), "a key whose values become column groups, e.g. tags.precision (paper tables)")
       ("where", po::value(&wheres)->composing(), "key=value: keep only runs showing this value; repeatable")
       ("format", po::value(&format), "md, latex or csv (default md)");
   po::options_description all;
@@ -63,6 +64,7 @@ int report_main(const std::vector<std::string>& args) {
   ReportSpec spec;
   spec.rows = split_commas(rows);
   spec.cols = split_commas(cols);
+  spec.pivot = pivot;
   spec.format = parse_report_format(format);
   for (const auto& w : wheres) {
     size_t eq = w.find('=');
