@@ -41,7 +41,7 @@ TEST(QuantizeCli, SavedCheckpointScoresAsTheInMemoryPipeline) {
                            "--set", "rtn.a_sym=true", "--set", "rtn.kv_bits=4", "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json description = nlohmann::json::parse(test::read_file(out + "/qlab_quant.json"));
-  EXPECT_EQ(description.dump().find("\"bits\":4") != std::string::npos, true) << description.dump();
+  EXPECT_NE(description.dump().find("\"bits\":4"), std::string::npos) << description.dump();
 
   const double expected = in_memory_logprob(model, dir);
   const double got = scored(out);

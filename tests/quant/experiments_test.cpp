@@ -9,10 +9,15 @@
 namespace qlab {
 namespace {
 
-TEST(Experiments, QuarotTableExpandsToItsFourteenRows) {
+// Both tables: QuaRot's quantizer settings (symmetric activations, clip 0.9,
+// KV clip 0.95) and SpinQuant's (asymmetric, no clip).
+class Experiments : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Experiments, PaperTableExpandsToItsFourteenRows) {
   const std::string model = test::fixtures() + "/golden/llama2";
-  Study s = load_study(test::source_dir() + "/experiments/quarot_table.yaml",
+  Study s = load_study(test::source_dir() + "/experiments/" + GetParam() + ".yaml",
                        {"model.path=" + model, "data_root=/data/wikitext-2-raw"});
+  const bool quarot_settings = GetParam() == "quarot_table";
   ASSERT_EQ(s.runs.size(), 14u);
   std::set<std::string> rows, hashes;
   for (const RunSpec& r : s.runs) {
@@ -27,6 +32,11 @@ TEST(Experiments, QuarotTableExpandsToItsFourteenRows) {
         a_bits = int(step.params.get_int("a_bits"));
         kv_bits = int(step.params.get_int("kv_bits"));
         EXPECT_TRUE(step.params.get_bool("w_clip_search"));
+        if (a_bits < 16) {
+          EXPECT_EQ(step.params.get_bool("a_sym"), quarot_settings);
+          EXPECT_DOUBLE_EQ(step.params.get_float("a_clip"), quarot_settings ? 0.9 : 1.0);
+        }
+        if (kv_bits < 16) EXPECT_DOUBLE_EQ(step.params.get_float("kv_clip"), quarot_settings ? 0.95 : 1.0);
       }
     const std::string expected = "W" + std::to_string(w_bits) + "A" + std::to_string(a_bits) +
                                  (kv_bits < 16 ? "KV" + std::to_string(kv_bits) : "");
@@ -38,6 +48,8 @@ TEST(Experiments, QuarotTableExpandsToItsFourteenRows) {
   EXPECT_TRUE(rows.count("none W16A16"));
   EXPECT_TRUE(rows.count("quarot W16A16"));
 }
+
+INSTANTIATE_TEST_SUITE_P(Tables, Experiments, ::testing::Values("quarot_table", "spinquant_baselines"));
 
 }  // namespace
 }  // namespace qlab
