@@ -73,19 +73,29 @@ std::string QuantConfig::describe() const {
 
 namespace {
 
+// What the config fixes before any data is seen: the code range, how many
+// steps of the grid the symmetric range max|x| spans (signed grid: qmax
+// steps up; offset grid: the whole 2 max|x|), and a symmetric grid's zero.
+struct GridShape {
+  int64_t qmin, qmax;
+  double span, symmetric_zero;
+};
+GridShape grid_shape(const QuantConfig& cfg) {
+  const int64_t half = int64_t{1} << (cfg.bits - 1);
+  if (cfg.symmetric && cfg.symmetric_grid == SymmetricGrid::Signed) return {-half, half - 1, 1.0, 0.0};
+  return {0, 2 * half - 1, cfg.symmetric ? 2.0 : 1.0, cfg.symmetric ? static_cast<double>(half) : 0.0};
+}
+
 // Scale and zero for every row from the row's range shrunk by `factor`.
 // The range always includes 0 (as in the reference codes): zero is then exactly
 // representable and the zero point lies inside [qmin, qmax].
 void grid_from_range(const torch::Tensor& lo, const torch::Tensor& hi, double factor,
                      const QuantConfig& cfg, QuantGrid& g) {
+  const GridShape shape = grid_shape(cfg);
   if (cfg.symmetric) {
-    // hi = max|x|; signed grid uses qmax steps up, offset grid spans 2 max|x|.
-    const double span = cfg.symmetric_grid == SymmetricGrid::Signed ? 1.0 : 2.0;
-    g.scale = hi * (span * factor / static_cast<double>(g.qmax));
+    g.scale = hi * (shape.span * factor / static_cast<double>(g.qmax));
     g.scale = torch::where(g.scale > 0, g.scale, torch::ones_like(g.scale));   // all-zero rows
-    g.zero = cfg.symmetric_grid == SymmetricGrid::Signed
-                 ? torch::zeros_like(g.scale)
-                 : torch::full_like(g.scale, static_cast<double>(int64_t{1} << (cfg.bits - 1)));
+    g.zero = torch::full_like(g.scale, shape.symmetric_zero);
   } else {
     g.scale = (hi - lo) * (factor / static_cast<double>(g.qmax));
     g.scale = torch::where(g.scale > 0, g.scale, torch::ones_like(g.scale));
@@ -103,13 +113,9 @@ QuantGrid find_grid(const torch::Tensor& x_in, const QuantConfig& cfg) {
   const auto dtype = x_in.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
   const torch::Tensor x = x_in.detach().to(dtype);
   QuantGrid g;
-  if (cfg.symmetric && cfg.symmetric_grid == SymmetricGrid::Signed) {
-    g.qmin = -(int64_t{1} << (cfg.bits - 1));
-    g.qmax = (int64_t{1} << (cfg.bits - 1)) - 1;
-  } else {
-    g.qmin = 0;
-    g.qmax = (int64_t{1} << cfg.bits) - 1;
-  }
+  const GridShape shape = grid_shape(cfg);
+  g.qmin = shape.qmin;
+  g.qmax = shape.qmax;
   torch::Tensor lo, hi;
   if (cfg.symmetric) {
     hi = x.abs().amax(-1, /*keepdim=*/true);
@@ -146,6 +152,7 @@ torch::Tensor fake_quantize_on_grid(const torch::Tensor& x, const QuantGrid& g) 
 }
 
 #if QLAB_CUDA_KERNELS
+namespace {
 // The fused kernel (cuda/fake_quant.cu) for what it covers: a CUDA tensor of
 // a floating dtype, no clip search, one grid per row. Undefined otherwise.
 torch::Tensor fused_fake_quantize_rows(const torch::Tensor& rows, const QuantConfig& cfg) {
@@ -157,21 +164,19 @@ torch::Tensor fused_fake_quantize_rows(const torch::Tensor& rows, const QuantCon
     case torch::kBFloat16: dtype = cuda::Dtype::BFloat16; break;
     default: return {};
   }
-  const bool signed_grid = cfg.symmetric && cfg.symmetric_grid == SymmetricGrid::Signed;
-  const double qmax = signed_grid ? (int64_t{1} << (cfg.bits - 1)) - 1 : (int64_t{1} << cfg.bits) - 1;
-  const double qmin = signed_grid ? -(int64_t{1} << (cfg.bits - 1)) : 0;
-  const double span = cfg.symmetric && !signed_grid ? 2.0 : 1.0;
-  const double sym_zero = cfg.symmetric && !signed_grid ? double(int64_t{1} << (cfg.bits - 1)) : 0.0;
+  const GridShape shape = grid_shape(cfg);
+  const double qmax = static_cast<double>(shape.qmax);
   torch::Tensor in = rows.contiguous();
   torch::Tensor out = torch::empty_like(in);
   c10::cuda::CUDAGuard guard(in.device());
   cuda::launch_fake_quant_rows(in.data_ptr(), out.data_ptr(), in.numel() / in.size(-1), in.size(-1), dtype,
-                               cfg.symmetric, static_cast<float>(span * cfg.clip_ratio / qmax),
-                               static_cast<float>(cfg.clip_ratio), static_cast<float>(sym_zero),
-                               static_cast<float>(qmin), static_cast<float>(qmax),
+                               cfg.symmetric, static_cast<float>(shape.span * cfg.clip_ratio / qmax),
+                               static_cast<float>(cfg.clip_ratio), static_cast<float>(shape.symmetric_zero),
+                               static_cast<float>(shape.qmin), static_cast<float>(qmax),
                                c10::cuda::getCurrentCUDAStream().stream());
   return out;
 }
+}  // namespace
 #endif
 
 torch::Tensor fake_quantize(const torch::Tensor& x, const QuantConfig& cfg) {
