@@ -16,5 +16,7 @@ namespace qlab {
 // when no window fits; `what` names the corpus in that message.
 std::vector<int64_t> sample_windows(const std::vector<int64_t>& tokens, int n, int seqlen, uint64_t seed,
                                     const std::string& what = "calibration corpus");
+// sample_windows' checks alone, for a corpus of `length` tokens.
+void check_windows_fit(int64_t length, int n, int seqlen, const std::string& what = "calibration corpus");
 
 }  // namespace qlab

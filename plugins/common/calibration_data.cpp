@@ -14,40 +14,28 @@ std::vector<ParamSpec> calibration_params(int64_t default_nsamples, int64_t defa
   };
 }
 
-namespace {
-// The windows' start positions in the tokenized corpus `ids`.
-std::vector<int64_t> window_starts(Workspace& ws, const Params& p, std::vector<int64_t>& ids) {
-  const Dataset& data = ws.dataset(p.get_string("dataset"));
-  ids = ws.tokenizer().encode(data.text, /*add_special=*/true);
-  return sample_windows(ids, static_cast<int>(p.get_int("nsamples")), static_cast<int>(p.get_int("seqlen")), ws.seed(),
-                        data.source);
-}
-}  // namespace
-
 void check_calibration(const Params& p, Workspace& ws) {
   // A study checks every run first; runs sharing a tokenizer and a corpus
   // share the (slow) tokenization, remembered as its token count.
   static std::map<std::string, int64_t> corpus_tokens;
   const std::string name = p.get_string("dataset");
-  auto spec = ws.run().datasets.find(name);
-  std::string key = YAML::Dump(ws.run().config["model"]["path"]) + "|" + YAML::Dump(ws.run().config["data_root"]) + "|" + name;
-  if (spec != ws.run().datasets.end()) key += "|" + spec->second.plugin + "|" + YAML::Dump(spec->second.params.node());
+  const Dataset& data = ws.dataset(name);
+  const RunSpec& run = ws.run();
+  std::string key = YAML::Dump(run.config["model"]["path"]) + "|" + YAML::Dump(run.config["data_root"]) + "|" + name;
+  auto spec = run.datasets.find(name);
+  if (spec != run.datasets.end()) key += "|" + spec->second.plugin + "|" + YAML::Dump(spec->second.params.node());
   auto it = corpus_tokens.find(key);
-  if (it == corpus_tokens.end()) {
-    std::vector<int64_t> ids;
-    window_starts(ws, p, ids);   // throws when too short
-    corpus_tokens[key] = static_cast<int64_t>(ids.size());
-    return;
-  }
-  std::vector<int64_t> stand_in(static_cast<size_t>(it->second));
-  sample_windows(stand_in, static_cast<int>(p.get_int("nsamples")), static_cast<int>(p.get_int("seqlen")), 0,
-                 ws.dataset(name).source);
+  if (it == corpus_tokens.end())
+    it = corpus_tokens.emplace(key, static_cast<int64_t>(ws.tokenizer().encode(data.text, /*add_special=*/true).size())).first;
+  check_windows_fit(it->second, static_cast<int>(p.get_int("nsamples")), static_cast<int>(p.get_int("seqlen")), data.source);
 }
 
 torch::Tensor calibration_windows(Workspace& ws, const Params& p) {
-  std::vector<int64_t> ids;
-  std::vector<int64_t> starts = window_starts(ws, p, ids);
+  const Dataset& data = ws.dataset(p.get_string("dataset"));
+  std::vector<int64_t> ids = ws.tokenizer().encode(data.text, /*add_special=*/true);
   const int64_t seqlen = p.get_int("seqlen");
+  std::vector<int64_t> starts = sample_windows(ids, static_cast<int>(p.get_int("nsamples")), static_cast<int>(seqlen),
+                                               ws.seed(), data.source);
   auto all = torch::from_blob(ids.data(), {static_cast<int64_t>(ids.size())}, torch::kInt64);
   std::vector<torch::Tensor> rows;
   for (int64_t s : starts) rows.push_back(all.narrow(0, s, seqlen));
