@@ -1,5 +1,6 @@
-// What `qlab score` and `qlab generate` share: the checkpoint folder as the
-// positional DIR, --device and --dtype, command-line errors in one form, and
+// What the commands that open one checkpoint share (`qlab inspect`, `score`,
+// `generate`): the checkpoint folder as the positional DIR, command-line
+// errors in one form; for score and generate also --device and --dtype, and
 // loading the model with any saved quantization (qlab_quant.json) attached, so
 // a `qlab quantize` output scores as the quantized model it is.
 #pragma once

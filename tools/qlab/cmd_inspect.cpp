@@ -10,6 +10,7 @@
 #include "core/model/arch.h"
 #include "core/model/checkpoint.h"
 #include "core/model/tokenizer.h"
+#include "tools/qlab/checkpoint_command.h"
 #include "tools/qlab/command.h"
 
 namespace po = boost::program_options;
@@ -88,20 +89,8 @@ static int run_inspect(const std::vector<std::string>& args) {
       ("help,h", "show this help")
       ("dir", po::value<std::string>(), "Hugging Face checkpoint directory (positional)")
       ("json", "print one JSON object instead of text");
-  po::positional_options_description positional;
-  positional.add("dir", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw qlab::UsageError(std::string("command line: ") + e.what() + " (qlab inspect --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return qlab::kExitOk;
-  }
-  if (!vm.count("dir")) throw qlab::UsageError("command line: missing DIR (qlab inspect --help)");
+  if (!qlab::cli::parse_command_line(args, opts, "inspect", {"dir"}, vm)) return qlab::kExitOk;
   json d = describe(vm["dir"].as<std::string>());
   if (vm.count("json"))
     std::cout << d.dump(2) << "\n";
