@@ -36,29 +36,7 @@ torch::Tensor like(const torch::Tensor& m, const torch::Tensor& y) {
   return m.to(y.device(), y.scalar_type());
 }
 
-}  // namespace
-
-HadamardPlan HadamardPlan::to(torch::Device device, torch::ScalarType dtype) const {
-  HadamardPlan p = *this;
-  if (p.outer_matrix.defined()) p.outer_matrix = p.outer_matrix.to(device, dtype);
-  if (p.power_matrix.defined()) p.power_matrix = p.power_matrix.to(device, dtype);
-  return p;
-}
-
-namespace {
 // The plan's n and outer factor F (everything but the power-of-two matrix).
-HadamardPlan plan_outer(int64_t n, bool allow_orthogonal_fallback, uint64_t seed);
-}  // namespace
-
-HadamardPlan plan_hadamard(int64_t n, bool allow_orthogonal_fallback, uint64_t seed) {
-  if (n < 1) throw UsageError("hadamard: transform order must be >= 1; got " + std::to_string(n));
-  HadamardPlan plan = plan_outer(n, allow_orthogonal_fallback, seed);
-  const int64_t p = n / plan.outer;
-  if (p > 1 && p <= kDensePowerMax) plan.power_matrix = sylvester_normalized(p);
-  return plan;
-}
-
-namespace {
 HadamardPlan plan_outer(int64_t n, bool allow_orthogonal_fallback, uint64_t seed) {
   HadamardPlan plan;
   plan.n = n;
@@ -93,7 +71,24 @@ HadamardPlan plan_outer(int64_t n, bool allow_orthogonal_fallback, uint64_t seed
   plan.description = "orth_" + std::to_string(odd) + (odd == n ? "" : " ⊗ " + power_label(n / odd));
   return plan;
 }
+
 }  // namespace
+
+HadamardPlan HadamardPlan::to(torch::Device device, torch::ScalarType dtype) const {
+  HadamardPlan p = *this;
+  if (p.outer_matrix.defined()) p.outer_matrix = p.outer_matrix.to(device, dtype);
+  if (p.power_matrix.defined()) p.power_matrix = p.power_matrix.to(device, dtype);
+  return p;
+}
+
+HadamardPlan plan_hadamard(int64_t n, bool allow_orthogonal_fallback, uint64_t seed) {
+  if (n < 1) throw UsageError("hadamard: transform order must be >= 1; got " + std::to_string(n));
+  HadamardPlan plan = plan_outer(n, allow_orthogonal_fallback, seed);
+  const int64_t p = n / plan.outer;
+  if (p > 1 && p <= kDensePowerMax) plan.power_matrix = sylvester_normalized(p);
+  return plan;
+}
+
 
 torch::Tensor fwht(const torch::Tensor& x) {
   const int64_t n = x.size(-1);
