@@ -238,9 +238,13 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
   // Filter, then group the complete runs by their row values. Rows keep the
   // study's order: each group sorts by the smallest run index it holds.
   Report report;
+  struct Member {
+    const Loaded* run;
+    std::string pivot_value;   // "" without --pivot
+  };
   struct Group {
     int64_t first_index;
-    std::vector<const Loaded*> runs;
+    std::vector<Member> runs;
   };
   std::map<std::vector<std::string>, Group> groups;
   std::vector<std::pair<int64_t, std::string>> pivot_values;   // (first run index, value)
@@ -256,9 +260,9 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
     for (const auto& k : rows) key.push_back(value_of(l, k));
     auto [it, added] = groups.emplace(key, Group{l.run->index, {}});
     it->second.first_index = std::min(it->second.first_index, l.run->index);
-    it->second.runs.push_back(&l);
+    const std::string v = spec.pivot.empty() ? "" : value_of(l, spec.pivot);
+    it->second.runs.push_back({&l, v});
     if (!spec.pivot.empty()) {
-      const std::string v = value_of(l, spec.pivot);
       auto seen = std::find_if(pivot_values.begin(), pivot_values.end(), [&](const auto& p) { return p.second == v; });
       if (seen == pivot_values.end()) pivot_values.emplace_back(l.run->index, v);
       else seen->first = std::min(seen->first, l.run->index);
@@ -295,10 +299,10 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
     if (f == ReportFormat::Csv) line.push_back(std::to_string(g->runs.size()));
     for (const auto& col : columns) {
       std::vector<double> xs;
-      for (const Loaded* l : g->runs) {
-        if (!spec.pivot.empty() && value_of(*l, spec.pivot) != col.pivot_value) continue;
-        auto it = l->run->output.metrics.find(col.metric);
-        if (it != l->run->output.metrics.end()) xs.push_back(it->second);
+      for (const Member& m : g->runs) {
+        if (m.pivot_value != col.pivot_value) continue;
+        auto it = m.run->run->output.metrics.find(col.metric);
+        if (it != m.run->run->output.metrics.end()) xs.push_back(it->second);
       }
       Cell c = aggregate(xs);
       if (f == ReportFormat::Csv) {
