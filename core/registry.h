@@ -21,11 +21,13 @@ namespace qlab {
 class Workspace;  // the model and everything a run has loaded (core/engine/workspace.h)
 
 // A method transforms the workspace's model in place (rotate, quantize, ...).
-// A run's `method:` is a list of steps applied in order.
+// A run's `method:` is a list of steps applied in order. It may record what it
+// did in the run's output (a training curve, timings, statistics of learned
+// transforms) under keys it prefixes with its own name.
 class Method {
  public:
   virtual ~Method() = default;
-  virtual void apply(Workspace& ws) = 0;
+  virtual void apply(Workspace& ws, RunOutput& out) = 0;
 };
 
 // An evaluator reads the model and writes metrics and per-sample arrays.
@@ -93,7 +95,7 @@ class Registry {
 // External plugins. Bump when Registry, Method, Evaluator, Workspace or Params
 // change layout. The entry point returns 0 when it registered, or its own ABI
 // version when host_abi differs (and then registers nothing).
-constexpr int kPluginAbiVersion = 2;   // 2: MethodInfo::check
+constexpr int kPluginAbiVersion = 3;   // 2: MethodInfo::check; 3: Method::apply gets the RunOutput, weight ops
 extern "C" {
 typedef int (*qlab_plugin_entry_fn)(qlab::Registry* registry, int host_abi);
 }

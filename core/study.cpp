@@ -434,6 +434,7 @@ Study load_study(const std::string& path, const std::vector<std::string>& overri
         axes[a.path] = flow_text(v);
       }
     RunSpec run = resolve_run(*cfg, loc);
+    run.cache_dir = (fs::path(study.output).parent_path() / "transforms").string();
     for (auto& [k, v] : axes)
       if (k != "method") run.axes[k] = v;
     auto [it, fresh] = hashes.emplace(run.hash, study.runs.size());

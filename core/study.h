@@ -40,6 +40,9 @@ struct RunSpec {
   std::vector<Step> methods;
   std::vector<Step> evaluators;
   std::map<std::string, Step> datasets;          // dataset name -> reader step
+  // Where learned transforms are cached across runs (`transforms/` beside the
+  // results file); not part of the config, so not hashed.
+  std::string cache_dir;
 };
 
 struct Study {

@@ -21,17 +21,23 @@ void merge_prefixed(const std::string& label, RunOutput&& from, RunOutput& into)
 }
 }  // namespace
 
+void apply_methods(Workspace& ws, RunOutput& out) {
+  const RunSpec& run = ws.run();
+  for (size_t i = 0; i < run.methods.size(); ++i) {
+    const Step& step = run.methods[i];
+    auto method = Registry::instance().method(step.plugin).create(step.params);
+    ws.set_step(i);
+    auto t0 = std::chrono::steady_clock::now();
+    method->apply(ws, out);
+    out.timing["method." + std::to_string(i) + "." + step.plugin] = seconds_since(t0);
+  }
+}
+
 RunOutput execute_run(const RunSpec& run) {
   torch::manual_seed(run.seed);
   Workspace ws(run);
   RunOutput out;
-  for (size_t i = 0; i < run.methods.size(); ++i) {
-    const Step& step = run.methods[i];
-    auto method = Registry::instance().method(step.plugin).create(step.params);
-    auto t0 = std::chrono::steady_clock::now();
-    method->apply(ws);
-    out.timing["method." + std::to_string(i) + "." + step.plugin] = seconds_since(t0);
-  }
+  apply_methods(ws, out);
   for (const Step& step : run.evaluators) {
     auto evaluator = Registry::instance().evaluator(step.plugin).create(step.params);
     std::string label = step.params.has("label") ? step.params.get_string("label") : step.plugin;
@@ -48,8 +54,10 @@ void check_study_inputs(const Study& study) {
   for (const RunSpec& run : study.runs) {
     Workspace ws(run);
     for (const auto& entry : run.datasets) ws.dataset(entry.first);
-    for (const Step& step : run.methods)
-      if (const auto& check = Registry::instance().method(step.plugin).check) check(step.params, ws);
+    for (size_t i = 0; i < run.methods.size(); ++i) {
+      ws.set_step(i);
+      if (const auto& check = Registry::instance().method(run.methods[i].plugin).check) check(run.methods[i].params, ws);
+    }
   }
 }
 

@@ -9,8 +9,14 @@
 
 namespace qlab {
 
+class Workspace;
+
 // Throws on failure (the runner records the message as the run's error).
 RunOutput execute_run(const RunSpec& run);
+
+// The run's method steps in order on ws (each told which step it is, so a
+// step can read the one that follows), timing each into out.
+void apply_methods(Workspace& ws, RunOutput& out);
 
 // Bad input found before any run starts: loads every data set the runs
 // declare and runs each method's check (calibration long enough), without

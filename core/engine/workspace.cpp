@@ -25,38 +25,6 @@ torch::Device parse_device(const std::string& name) {
   throw UsageError("unknown device '" + name + "' (expected cpu, cuda or cuda:N)");
 }
 
-static Linear copy_linear(const Linear& l) {
-  Linear c;
-  c.weight = l.weight.clone();
-  if (l.bias.defined()) c.bias = l.bias.clone();
-  c.input_ops = l.input_ops;
-  return c;
-}
-
-Model copy_model(const Model& m) {
-  Model c;
-  c.config = m.config;
-  c.device = m.device;
-  c.dtype = m.dtype;
-  c.fused_attention = m.fused_attention;
-  c.embed = m.embed.clone();
-  c.final_norm = m.final_norm.clone();
-  bool tied = m.lm_head.weight.defined() && m.lm_head.weight.is_same(m.embed);
-  c.lm_head = copy_linear(m.lm_head);
-  if (tied) c.lm_head.weight = c.embed;
-  for (const Layer& l : m.layers) {
-    Layer n;
-    n.input_norm = l.input_norm.clone();
-    n.post_attn_norm = l.post_attn_norm.clone();
-    n.q = copy_linear(l.q), n.k = copy_linear(l.k), n.v = copy_linear(l.v), n.o = copy_linear(l.o);
-    n.gate = copy_linear(l.gate), n.up = copy_linear(l.up), n.down = copy_linear(l.down);
-    n.q_rope_ops = l.q_rope_ops, n.k_rope_ops = l.k_rope_ops, n.v_ops = l.v_ops;
-    c.layers.push_back(std::move(n));
-  }
-  if (m.offloaded()) c.offload(m.device);
-  return c;
-}
-
 namespace {
 // Pristine models, shared by the runs of one process.
 std::map<std::string, std::shared_ptr<const Model>>& model_cache() {
@@ -78,28 +46,49 @@ std::string Workspace::model_field(const char* section, const char* key, const s
   return s[key].as<std::string>();
 }
 
-Model& Workspace::load_model(const char* section, std::unique_ptr<Model>& slot) {
-  if (slot) return *slot;
+std::string Workspace::cache_key(const char* section) const {
+  std::string path = model_field(section, "path", "");
+  if (path.empty()) return "";
+  return path + "|" + model_field(section, "dtype", model_field("model", "dtype", "float32")) + "|" +
+         model_field(section, "device", model_field("model", "device", "cpu")) + "|" + model_field(section, "offload", "false");
+}
+
+std::shared_ptr<const Model> Workspace::pristine(const char* section) {
   std::string path = model_field(section, "path", "");
   if (path.empty()) throw UsageError(run_.hash + ": this run needs `" + std::string(section) + ":` but the study has none");
+  // The base model may name its own dtype and device; otherwise it follows the model's.
+  torch::ScalarType dtype = parse_dtype(model_field(section, "dtype", model_field("model", "dtype", "float32")));
+  torch::Device device = parse_device(model_field(section, "device", model_field("model", "device", "cpu")));
   bool offload = model_field(section, "offload", "false") == "true";
-  std::string key = path + "|" + std::to_string(int(dtype_)) + "|" + device_.str() + (offload ? "|offload" : "");
+  const std::string key = cache_key(section);
   auto& cache = model_cache();
   auto it = cache.find(key);
   if (it == cache.end()) {
-    auto loaded = std::make_shared<Model>(offload ? Model::load_offloaded(path, device_, dtype_)
-                                                  : Model::load(path, device_, dtype_));
+    auto loaded = std::make_shared<Model>(offload ? Model::load_offloaded(path, device, dtype)
+                                                  : Model::load(path, device, dtype));
     // A checkpoint written by `qlab quantize` brings its online transforms.
     attach_saved_quantization(*loaded, path);
-    // One pristine model per study is enough: the cache holds the latest key only.
-    cache.clear();
+    // The pristine model and base model of the current run stay; other keys go.
+    const std::string other = cache_key(std::string(section) == "model" ? "base_model" : "model");
+    for (auto c = cache.begin(); c != cache.end();) c = c->first == other ? std::next(c) : cache.erase(c);
     it = cache.emplace(key, std::move(loaded)).first;
   }
-  slot = std::make_unique<Model>(copy_model(*it->second));
+  return it->second;
+}
+
+Model& Workspace::load_model(const char* section, std::unique_ptr<Model>& slot) {
+  if (slot) return *slot;
+  auto model = pristine(section);
+  slot = std::make_unique<Model>(copy_model(*model));
   // The copy already carries the saved ops; keep the record of them.
   if (std::string(section) == "model")
-    if (auto saved = read_saved_quantization(path)) online_ = *saved;
+    if (auto saved = read_saved_quantization(model_field("model", "path", ""))) online_ = *saved;
   return *slot;
+}
+
+const Model& Workspace::reference_model() {
+  if (!reference_) reference_ = pristine("model");
+  return *reference_;
 }
 
 Model& Workspace::model() { return load_model("model", model_); }

@@ -5,7 +5,7 @@
 // Loading is lazy: a run whose plugins never ask for the model never loads it.
 // Pristine models are cached across the runs of one process (keyed by path,
 // dtype, device) and each run gets its own deep copy, since methods rewrite
-// weights in place.
+// weights in place; reference_model() hands out the pristine one itself.
 #pragma once
 #include <torch/torch.h>
 
@@ -34,8 +34,20 @@ class Workspace {
   // The study's `model:`; throws UsageError when the study has none.
   Model& model();
   Tokenizer& tokenizer();
-  // The study's `base_model:` (the pre-trained model AAQ pushes away from).
+  // The study's `base_model:` (the pre-trained model AAQ pushes away from),
+  // in its own dtype and device when its section names them (else the model's).
   Model& base_model();
+  // The pristine `model:` as loaded, shared and never copied: a read-only
+  // reference (a teacher's logits, the full-precision distribution).
+  const Model& reference_model();
+
+  // Which method step is being applied (set by apply_methods), and the step
+  // after it, if any: a learned method trains against the quantizers of the
+  // step that follows it.
+  void set_step(size_t index) { step_ = index; }
+  const Step* next_step() const {
+    return step_ + 1 < run_.methods.size() ? &run_.methods[step_ + 1] : nullptr;
+  }
   // The chat template named in the study's model section, or detected from the checkpoint.
   std::string chat_template();
 
@@ -51,24 +63,25 @@ class Workspace {
 
  private:
   std::string model_field(const char* section, const char* key, const std::string& fallback) const;
+  std::string cache_key(const char* section) const;   // "" without that section
+  std::shared_ptr<const Model> pristine(const char* section);
   Model& load_model(const char* section, std::unique_ptr<Model>& slot);
 
   const RunSpec& run_;
   torch::Device device_ = torch::kCPU;
   torch::ScalarType dtype_ = torch::kFloat32;
   std::unique_ptr<Model> model_, base_model_;
+  std::shared_ptr<const Model> reference_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::map<std::string, Dataset> datasets_;
   nlohmann::json quant_record_ = nlohmann::json::array();
   OnlineSpec online_;
+  size_t step_ = 0;
 };
 
 // "float32" | "bfloat16" | "float16" -> dtype; "cpu" | "cuda" | "cuda:N" -> device.
 // Throw UsageError on anything else.
 torch::ScalarType parse_dtype(const std::string& name);
 torch::Device parse_device(const std::string& name);
-
-// A deep copy: every tensor cloned (tied lm_head stays tied), online ops copied.
-Model copy_model(const Model& m);
 
 }  // namespace qlab

@@ -159,22 +159,39 @@ torch::Tensor Checkpoint::load(const std::string& name, torch::ScalarType dtype,
   return out.to(device, dtype);
 }
 
-void save_checkpoint(const std::string& dir, const ModelConfig& config,
-                     const std::map<std::string, torch::Tensor>& tensors, const std::string& tokenizer_dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (!fs::is_directory(dir)) fail(dir, "cannot create the output directory");
-
+void save_tensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors,
+                  std::map<std::string, std::string> metadata) {
   std::vector<torch::Tensor> keep;   // contiguous CPU copies the entries point into
   std::vector<SafetensorsEntry> entries;
   for (const auto& [name, t] : tensors) {
     keep.push_back(t.detach().to(torch::kCPU).contiguous());
     const torch::Tensor& c = keep.back();
-    entries.push_back({name, from_torch(c.scalar_type(), dir, name), c.sizes().vec(),
+    entries.push_back({name, from_torch(c.scalar_type(), path, name), c.sizes().vec(),
                        std::string_view(static_cast<const char*>(c.data_ptr()), c.nbytes())});
   }
   // transformers refuses safetensors files whose metadata lacks format=pt.
-  write_safetensors(dir + "/model.safetensors", std::move(entries), {{"format", "pt"}});
+  metadata.emplace("format", "pt");
+  write_safetensors(path, std::move(entries), metadata);
+}
+
+TensorFile load_tensors(const std::string& path) {
+  auto file = SafetensorsFile::open(path);   // validates; UsageError naming the file
+  TensorFile out;
+  out.metadata = file->metadata();
+  for (const SafetensorsTensor& t : file->tensors()) {
+    torch::Tensor x = torch::empty(t.shape, torch::TensorOptions().dtype(to_torch(t.dtype)));
+    if (t.end > t.begin) std::memcpy(x.data_ptr(), file->data(t), t.end - t.begin);
+    out.tensors.emplace(t.name, x);
+  }
+  return out;
+}
+
+void save_checkpoint(const std::string& dir, const ModelConfig& config,
+                     const std::map<std::string, torch::Tensor>& tensors, const std::string& tokenizer_dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (!fs::is_directory(dir)) fail(dir, "cannot create the output directory");
+  save_tensors(dir + "/model.safetensors", tensors);
 
   std::string config_path = dir + "/config.json";
   {

@@ -40,6 +40,17 @@ class Checkpoint {
   std::map<std::string, size_t> where_;                     // tensor name -> index into files_
 };
 
+// Any named tensors in one safetensors file (online-op payloads, learned
+// transforms, training checkpoints): written atomically, read back whole on
+// the CPU in their stored dtype. Errors name the file (UsageError).
+void save_tensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors,
+                  std::map<std::string, std::string> metadata = {});
+struct TensorFile {
+  std::map<std::string, torch::Tensor> tensors;
+  std::map<std::string, std::string> metadata;
+};
+TensorFile load_tensors(const std::string& path);
+
 // Writes config.json and model.safetensors (tensors stored in their own dtype,
 // made contiguous on the CPU). Copies tokenizer files from tokenizer_dir when
 // given. Used by `qlab convert` and `qlab quantize --out`.

@@ -1,5 +1,6 @@
 #include "core/model/model.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "core/error.h"
@@ -17,8 +18,56 @@ torch::Tensor apply_ops(const std::vector<OnlineOp>& ops, torch::Tensor x) {
   return x;
 }
 
+OnlineOp transient_op(std::string kind, std::function<torch::Tensor(const torch::Tensor&)> fn) {
+  return OnlineOp{std::move(kind), "transient", nlohmann::json::object(), {}, std::move(fn), /*transient=*/true};
+}
+
+OnlineOp capture_op(std::function<void(const torch::Tensor&)> see) {
+  return transient_op("capture", [see = std::move(see)](const torch::Tensor& x) {
+    see(x);
+    return x;
+  });
+}
+
+std::string OnlineOp::describe() const {
+  if (args.contains("description")) return kind + "(" + args["description"].get<std::string>() + ")";
+  return kind;
+}
+
+static Affine cast(const Affine& a, torch::ScalarType dtype) {
+  return {a.weight.to(dtype), a.bias.defined() ? a.bias.to(dtype) : a.bias};
+}
+
+Affine Linear::effective() const {
+  if (weight_ops.empty()) return {weight, bias};
+  Affine a = cast({weight, bias}, transform_dtype);
+  for (const auto& op : weight_ops) a = op.fn(a, transform_dtype);
+  return cast(a, weight.scalar_type());
+}
+
 torch::Tensor Linear::forward(const torch::Tensor& x) const {
-  return torch::linear(apply_ops(input_ops, x), weight, bias);
+  Affine a = effective();
+  return torch::linear(apply_ops(input_ops, x), a.weight, a.bias);
+}
+
+void Linear::bake() {
+  if (weight_ops.empty()) return;
+  torch::NoGradGuard no_grad;
+  Affine a = cast({weight, bias}, torch::kFloat64);
+  for (const auto& op : weight_ops) a = op.fn(a, torch::kFloat64);
+  weight = a.weight.to(weight.scalar_type()).contiguous();
+  if (bias.defined() || a.bias.defined())
+    bias = a.bias.to(weight.scalar_type()).contiguous();
+  weight_ops.clear();
+}
+
+const std::vector<LinearSlot>& layer_linears() {
+  static const std::vector<LinearSlot> slots = {
+      {"q", &Layer::q, false},       {"k", &Layer::k, false},   {"v", &Layer::v, false},
+      {"o", &Layer::o, true},        {"gate", &Layer::gate, false}, {"up", &Layer::up, false},
+      {"down", &Layer::down, true},
+  };
+  return slots;
 }
 
 // Moving to the GPU can overlap with work already queued; the other way the
@@ -30,9 +79,10 @@ static torch::Tensor moved(const torch::Tensor& t, torch::Device device, torch::
 void Layer::to(torch::Device device, torch::ScalarType dtype) {
   input_norm = moved(input_norm, device, dtype);
   post_attn_norm = moved(post_attn_norm, device, dtype);
-  for (Linear* l : {&q, &k, &v, &o, &gate, &up, &down}) {
-    l->weight = moved(l->weight, device, dtype);
-    l->bias = moved(l->bias, device, dtype);
+  for (const auto& s : layer_linears()) {
+    Linear& l = this->*s.member;
+    l.weight = moved(l.weight, device, dtype);
+    l.bias = moved(l.bias, device, dtype);
   }
 }
 
@@ -45,7 +95,7 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, doub
 Model::Model() : fused_attention(QLAB_HAS_SDPA) {}
 
 torch::Tensor Model::embed_tokens(const torch::Tensor& ids) const {
-  return torch::embedding(embed, ids.to(device));
+  return apply_ops(embed_out_ops, torch::embedding(embed.effective().weight, ids.to(device)));
 }
 
 Model::Positions Model::positions(const torch::Tensor& attention_mask, int64_t seq_len, int64_t past_len) const {
@@ -84,38 +134,95 @@ Model::Positions Model::positions(const torch::Tensor& attention_mask, int64_t s
   return p;
 }
 
-torch::Tensor Model::layer_forward(size_t i, const torch::Tensor& hidden, const Positions& pos, KVCache* cache) {
-  Layer on_device;
-  const Layer* L = &layers.at(i);
-  if (offloaded_) {
-    on_device = layers[i];
-    on_device.to(device, dtype);
-    L = &on_device;
-  }
+namespace {
+
+// One decoder layer, as the top of model.h writes it.
+torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::Tensor& hidden,
+                            const Model::Positions& pos, KVCache* cache, size_t index, bool fused) {
   const int64_t B = hidden.size(0), T = hidden.size(1);
-  const int64_t H = config.num_heads, KV = config.num_kv_heads, D = config.head_dim;
-  const double eps = config.rms_norm_eps;
+  const int64_t H = c.num_heads, KV = c.num_kv_heads, D = c.head_dim;
+  auto a = rms_norm(hidden, L.input_norm, c.rms_norm_eps);
+  auto q = L.q.forward(a).view({B, T, H, D}).transpose(1, 2);
+  auto k = L.k.forward(a).view({B, T, KV, D}).transpose(1, 2);
+  auto v = L.v.forward(a).view({B, T, KV, D}).transpose(1, 2);
+  q = apply_ops(L.q_rope_ops, apply_rope(q, pos.cos, pos.sin));
+  k = apply_ops(L.k_rope_ops, apply_rope(k, pos.cos, pos.sin));
+  v = apply_ops(L.v_ops, v);
+  if (cache) std::tie(k, v) = cache->append(index, k, v);
+  auto attn = attention(q, k, v, pos.mask, fused);
+  auto h = apply_ops(L.attn_skip_ops, hidden) + L.o.forward(attn.transpose(1, 2).reshape({B, T, H * D}));
 
-  auto a = rms_norm(hidden, L->input_norm, eps);
-  auto q = L->q.forward(a).view({B, T, H, D}).transpose(1, 2);
-  auto k = L->k.forward(a).view({B, T, KV, D}).transpose(1, 2);
-  auto v = L->v.forward(a).view({B, T, KV, D}).transpose(1, 2);
-  q = apply_ops(L->q_rope_ops, apply_rope(q, pos.cos, pos.sin));
-  k = apply_ops(L->k_rope_ops, apply_rope(k, pos.cos, pos.sin));
-  v = apply_ops(L->v_ops, v);
-  if (cache) std::tie(k, v) = cache->append(i, k, v);
-  auto attn = attention(q, k, v, pos.mask, fused_attention);
-  auto h = hidden + L->o.forward(attn.transpose(1, 2).reshape({B, T, H * D}));
-
-  auto m = rms_norm(h, L->post_attn_norm, eps);
-  return h + L->down.forward(torch::silu(L->gate.forward(m)) * L->up.forward(m));
+  auto m = rms_norm(h, L.post_attn_norm, c.rms_norm_eps);
+  return apply_ops(L.mlp_skip_ops, h) + L.down.forward(torch::silu(L.gate.forward(m)) * L.up.forward(m));
 }
 
-torch::Tensor Model::head(const torch::Tensor& hidden) {
+// Activation checkpointing of one layer: the forward keeps only its input;
+// the backward runs the layer again with grad and differentiates that. The
+// layer's trainable tensors are passed as inputs so that their gradients are
+// routed (LibTorch's C++ API has no torch.utils.checkpoint).
+struct CheckpointedLayer : torch::autograd::Function<CheckpointedLayer> {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, torch::Tensor hidden,
+                                                torch::autograd::variable_list params, const Model* model,
+                                                int64_t index, const Model::Positions* pos) {
+    ctx->saved_data["model"] = reinterpret_cast<int64_t>(model);
+    ctx->saved_data["index"] = index;
+    // The positions are the caller's locals: keep their tensors, not the pointer.
+    ctx->saved_data["position_ids"] = pos->position_ids;
+    ctx->saved_data["cos"] = pos->cos;
+    ctx->saved_data["sin"] = pos->sin;
+    ctx->saved_data["has_mask"] = pos->mask.defined();
+    if (pos->mask.defined()) ctx->saved_data["mask"] = pos->mask;
+    (void)params;
+    ctx->save_for_backward({hidden});
+    torch::NoGradGuard no_grad;
+    return {decoder_layer(model->layers[index], model->config, hidden, *pos, nullptr, index, model->fused_attention)};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    auto* model = reinterpret_cast<const Model*>(ctx->saved_data["model"].toInt());
+    Model::Positions pos{ctx->saved_data["position_ids"].toTensor(), ctx->saved_data["cos"].toTensor(),
+                         ctx->saved_data["sin"].toTensor(),
+                         ctx->saved_data["has_mask"].toBool() ? ctx->saved_data["mask"].toTensor() : torch::Tensor()};
+    const auto index = ctx->saved_data["index"].toInt();
+    auto hidden = ctx->get_saved_variables()[0].detach().requires_grad_(true);
+    auto params = model->layer_trainable_tensors(static_cast<size_t>(index));
+    torch::Tensor out;
+    {
+      torch::AutoGradMode grad(true);
+      out = decoder_layer(model->layers[index], model->config, hidden, pos, nullptr, index, model->fused_attention);
+    }
+    std::vector<torch::Tensor> inputs = {hidden};
+    inputs.insert(inputs.end(), params.begin(), params.end());
+    auto grads = torch::autograd::grad({out}, inputs, {grad_out[0]}, /*retain_graph=*/false,
+                                       /*create_graph=*/false, /*allow_unused=*/true);
+    // One gradient per forward input: hidden, each param, then the three non-tensor arguments.
+    torch::autograd::variable_list result(grads.begin(), grads.end());
+    result.resize(result.size() + 3);
+    return result;
+  }
+};
+
+}  // namespace
+
+torch::Tensor Model::layer_forward(size_t i, const torch::Tensor& hidden, const Positions& pos, KVCache* cache) const {
+  if (offloaded_) {
+    Layer on_device = layers[i];
+    on_device.to(device, dtype);
+    return decoder_layer(on_device, config, hidden, pos, cache, i, fused_attention);
+  }
+  if (checkpoint_layers && torch::GradMode::is_enabled() && !cache) {
+    auto params = layer_trainable_tensors(i);
+    return CheckpointedLayer::apply(hidden, params, this, static_cast<int64_t>(i), &pos)[0];
+  }
+  return decoder_layer(layers.at(i), config, hidden, pos, cache, i, fused_attention);
+}
+
+torch::Tensor Model::head(const torch::Tensor& hidden) const {
   return lm_head.forward(rms_norm(hidden, final_norm, config.rms_norm_eps)).to(torch::kFloat32);
 }
 
-torch::Tensor Model::hidden_states(const torch::Tensor& ids, const torch::Tensor& attention_mask, KVCache* cache) {
+torch::Tensor Model::hidden_states(const torch::Tensor& ids, const torch::Tensor& attention_mask, KVCache* cache) const {
   if (ids.dim() != 2) throw std::invalid_argument("Model::forward: ids must be [B, T]");
   auto pos = positions(attention_mask, ids.size(1), cache ? cache->length() : 0);
   auto h = embed_tokens(ids);
@@ -123,19 +230,15 @@ torch::Tensor Model::hidden_states(const torch::Tensor& ids, const torch::Tensor
   return h;
 }
 
-torch::Tensor Model::forward(const torch::Tensor& ids, const torch::Tensor& attention_mask, KVCache* cache) {
+torch::Tensor Model::forward(const torch::Tensor& ids, const torch::Tensor& attention_mask, KVCache* cache) const {
   return head(hidden_states(ids, attention_mask, cache));
 }
 
-static const char* const kLinearSlots[] = {"q", "k", "v", "o", "gate", "up", "down"};
-
 static Linear& slot(Layer& l, const std::string& s) {
-  Linear* all[] = {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down};
-  for (size_t j = 0; j < 7; ++j)
-    if (s == kLinearSlots[j]) return *all[j];
+  for (const auto& slot : layer_linears())
+    if (s == slot.name) return l.*slot.member;
   throw std::out_of_range("no linear slot '" + s + "'");
 }
-
 Linear& Model::linear(const std::string& name) {
   if (name == "lm_head") return lm_head;
   const std::string prefix = "layers.";
@@ -159,27 +262,92 @@ Linear& Model::linear(const std::string& name) {
 std::vector<std::string> Model::linear_names() const {
   std::vector<std::string> names;
   for (size_t i = 0; i < layers.size(); ++i)
-    for (const char* s : kLinearSlots) names.push_back("layers." + std::to_string(i) + "." + s);
+    for (const auto& s : layer_linears()) names.push_back("layers." + std::to_string(i) + "." + s.name);
   names.push_back("lm_head");
   return names;
 }
 
 int64_t Model::num_parameters() const {
   auto n = [](const torch::Tensor& t) { return t.defined() ? t.numel() : int64_t(0); };
-  int64_t total = n(embed) + n(final_norm) + n(lm_head.bias);
-  if (!lm_head.weight.is_same(embed)) total += n(lm_head.weight);
+  int64_t total = n(embed.weight) + n(final_norm) + n(lm_head.bias);
+  if (!lm_head.weight.is_same(embed.weight)) total += n(lm_head.weight);
   for (const auto& l : layers) {
     total += n(l.input_norm) + n(l.post_attn_norm);
-    for (const Linear* x : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) total += n(x->weight) + n(x->bias);
+    for (const auto& s : layer_linears()) total += n((l.*s.member).weight) + n((l.*s.member).bias);
   }
   return total;
 }
 
+std::vector<std::pair<std::string, Linear*>> Model::all_linears() {
+  std::vector<std::pair<std::string, Linear*>> out = {{"embed", &embed}};
+  for (size_t i = 0; i < layers.size(); ++i)
+    for (const auto& s : layer_linears()) out.emplace_back("layers." + std::to_string(i) + "." + s.name, &(layers[i].*s.member));
+  out.emplace_back("lm_head", &lm_head);
+  return out;
+}
+
+std::vector<OpSite> Model::op_sites() {
+  std::vector<OpSite> out = {{"embed.out", &embed_out_ops}};
+  for (size_t i = 0; i < layers.size(); ++i) {
+    Layer& l = layers[i];
+    const std::string p = "layers." + std::to_string(i) + ".";
+    for (const auto& s : layer_linears()) out.push_back({p + s.name + ".in", &(l.*s.member).input_ops});
+    out.push_back({p + "q_rope", &l.q_rope_ops});
+    out.push_back({p + "k_rope", &l.k_rope_ops});
+    out.push_back({p + "v", &l.v_ops});
+    out.push_back({p + "attn_skip", &l.attn_skip_ops});
+    out.push_back({p + "mlp_skip", &l.mlp_skip_ops});
+  }
+  out.push_back({"lm_head.in", &lm_head.input_ops});
+  return out;
+}
+
+size_t Model::detach(const std::string& tag) {
+  size_t n = 0;
+  auto drop = [&](auto& ops) {
+    auto before = ops.size();
+    ops.erase(std::remove_if(ops.begin(), ops.end(), [&](const auto& op) { return op.tag == tag; }), ops.end());
+    n += before - ops.size();
+  };
+  for (auto& site : op_sites()) drop(*site.ops);
+  for (auto& [name, lin] : all_linears()) drop(lin->weight_ops);
+  return n;
+}
+
+void Model::bake() {
+  const bool tied = lm_head.weight.is_same(embed.weight);
+  for (auto& [name, lin] : all_linears()) lin->bake();
+  if (tied && !lm_head.weight.is_same(embed.weight))
+    throw std::logic_error("Model::bake: a weight op on a tied embedding (untie lm_head first)");
+}
+
+std::vector<torch::Tensor> Model::layer_trainable_tensors(size_t i) const {
+  std::vector<torch::Tensor> out;
+  auto add = [&](const torch::Tensor& t) {
+    if (!t.defined() || !t.requires_grad()) return;
+    for (const auto& seen : out)
+      if (seen.is_same(t)) return;
+    out.push_back(t);
+  };
+  Model& self = const_cast<Model&>(*this);   // op_sites only hands out the lists; nothing is changed
+  const Layer& l = layers.at(i);
+  for (const auto& s : layer_linears()) {
+    for (const auto& op : (l.*s.member).weight_ops)
+      for (const auto& t : op.tensors) add(t);
+  }
+  const std::string prefix = "layers." + std::to_string(i) + ".";
+  for (auto& site : self.op_sites())
+    if (site.name.compare(0, prefix.size(), prefix) == 0)
+      for (const auto& op : *site.ops)
+        for (const auto& [name, t] : op.tensors) add(t);
+  return out;
+}
+
 void Model::to(torch::Device new_device, torch::ScalarType new_dtype) {
-  const bool tied = lm_head.weight.defined() && lm_head.weight.is_same(embed);
-  embed = moved(embed, new_device, new_dtype);
+  const bool tied = lm_head.weight.defined() && lm_head.weight.is_same(embed.weight);
+  embed.weight = moved(embed.weight, new_device, new_dtype);
   final_norm = moved(final_norm, new_device, new_dtype);
-  lm_head.weight = tied ? embed : moved(lm_head.weight, new_device, new_dtype);
+  lm_head.weight = tied ? embed.weight : moved(lm_head.weight, new_device, new_dtype);
   lm_head.bias = moved(lm_head.bias, new_device, new_dtype);
   for (auto& l : layers) l.to(offloaded_ ? torch::Device(torch::kCPU) : new_device, new_dtype);
   device = new_device;
@@ -189,7 +357,7 @@ void Model::to(torch::Device new_device, torch::ScalarType new_dtype) {
 // Where the tensor of a checkpoint slot (core/model/arch.h) lives in the model.
 static torch::Tensor& slot_tensor(Model& m, const TensorSlot& s) {
   switch (s.role) {
-    case TensorRole::embed: return m.embed;
+    case TensorRole::embed: return m.embed.weight;
     case TensorRole::final_norm: return m.final_norm;
     case TensorRole::lm_head: return m.lm_head.weight;
     default: break;
@@ -222,7 +390,7 @@ Model Model::load(const std::string& dir, torch::Device device, torch::ScalarTyp
   m.dtype = dtype;
   m.layers.resize(m.config.num_layers);
   for (const TensorSlot& s : expected_tensors(m.config)) slot_tensor(m, s) = ck.load(s.name, dtype, device);
-  if (m.config.tie_word_embeddings) m.lm_head.weight = m.embed;
+  if (m.config.tie_word_embeddings) m.lm_head.weight = m.embed.weight;
   return m;
 }
 
@@ -249,11 +417,35 @@ void Model::offload(torch::Device compute_device) {
       auto pin = [](torch::Tensor& t) { if (t.defined()) t = t.pin_memory(); };
       pin(l.input_norm);
       pin(l.post_attn_norm);
-      for (Linear* x : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) {
-        pin(x->weight);
-        pin(x->bias);
+      for (const auto& s : layer_linears()) {
+        pin((l.*s.member).weight);
+        pin((l.*s.member).bias);
       }
     }
+}
+
+static Linear copy_linear(const Linear& l) {
+  Linear c = l;
+  c.weight = l.weight.clone();
+  if (l.bias.defined()) c.bias = l.bias.clone();
+  return c;
+}
+
+Model copy_model(const Model& m) {
+  Model c = m;   // config, flags, ops (their closures hold immutable plans); tensors cloned below
+  const bool tied = m.lm_head.weight.defined() && m.lm_head.weight.is_same(m.embed.weight);
+  c.embed = copy_linear(m.embed);
+  c.final_norm = m.final_norm.clone();
+  c.lm_head = copy_linear(m.lm_head);
+  if (tied) c.lm_head.weight = c.embed.weight;
+  for (size_t i = 0; i < m.layers.size(); ++i) {
+    Layer& n = c.layers[i];
+    n.input_norm = m.layers[i].input_norm.clone();
+    n.post_attn_norm = m.layers[i].post_attn_norm.clone();
+    for (const auto& s : layer_linears()) n.*s.member = copy_linear(m.layers[i].*s.member);
+  }
+  if (m.offloaded()) c.offload(m.device);
+  return c;
 }
 
 }  // namespace qlab

@@ -131,8 +131,10 @@ torch::Tensor transform_matrix(const HadamardPlan& plan) {
 
 torch::Tensor hadamard_matrix(int64_t n) { return transform_matrix(plan_hadamard(n)); }
 
-torch::Tensor random_hadamard_matrix(int64_t n, uint64_t seed) {
-  return hadamard_matrix(n) * random_signs(n, seed).unsqueeze(0);
+torch::Tensor random_hadamard_matrix(const HadamardPlan& plan, uint64_t seed) {
+  return random_signs(plan.n, seed).unsqueeze(1) * transform_matrix(plan);
 }
+
+torch::Tensor random_hadamard_matrix(int64_t n, uint64_t seed) { return random_hadamard_matrix(plan_hadamard(n), seed); }
 
 }  // namespace qlab

@@ -56,7 +56,11 @@ torch::Tensor apply_hadamard(const torch::Tensor& x, int64_t n = 0);
 // Dense M of a plan / of the true Hadamard of order n, float64, for fusion.
 torch::Tensor transform_matrix(const HadamardPlan& plan);
 torch::Tensor hadamard_matrix(int64_t n);
-// Randomised Hadamard H diag(s), s seeded +-1 signs (QuaRot's random R1).
+// Randomised Hadamard Q = diag(s) M, s seeded +-1 signs (QuaRot's random R1):
+// x Q = (x * s) M, the signs act before the transform. (With them after it,
+// M diag(s), every magnitude of x Q is the same for every seed, and under
+// symmetric quantizers every seed gives the plain Hadamard's result.)
+torch::Tensor random_hadamard_matrix(const HadamardPlan& plan, uint64_t seed);
 torch::Tensor random_hadamard_matrix(int64_t n, uint64_t seed);
 
 }  // namespace qlab

@@ -31,12 +31,19 @@ torch::Tensor across_heads(const torch::Tensor& x, const HadamardPlan& plan, int
   return apply_hadamard(y.contiguous(), plan).transpose(1, 2).reshape(shape);
 }
 
-OnlineOp quant_op(const QuantConfig& cfg) {
-  return {"act_quant(" + cfg.describe() + ")", [cfg](const torch::Tensor& x) { return fake_quantize(x, cfg); }};
+HadamardPlan plan_from(const nlohmann::json& args, const char* order_key) {
+  return plan_hadamard(args.at(order_key).get<int64_t>(), args.value("fallback", false), args.value("seed", uint64_t(0)));
 }
 
-torch::Tensor in_float64(const torch::Tensor& w, const std::function<torch::Tensor(const torch::Tensor&)>& f) {
-  return f(w.to(torch::kFloat64)).to(w.scalar_type());
+const torch::Tensor& payload(const std::map<std::string, torch::Tensor>& tensors, const std::string& kind,
+                             const std::string& name) {
+  auto it = tensors.find(name);
+  if (it == tensors.end()) throw UsageError("online op '" + kind + "': missing tensor '" + name + "'");
+  return it->second;
+}
+
+nlohmann::json hadamard_args(int64_t n, bool fallback, uint64_t seed, const char* order_key) {
+  return {{order_key, n}, {"fallback", fallback}, {"seed", seed}};
 }
 
 }  // namespace
@@ -61,55 +68,96 @@ OnlineSpec OnlineSpec::from_json(const nlohmann::json& j) {
   return s;
 }
 
-void attach_online_hadamards(Model& model, const OnlineSpec& spec) {
+OnlineOp make_online_op(const std::string& kind, const nlohmann::json& args,
+                        const std::map<std::string, torch::Tensor>& tensors, torch::Device device,
+                        torch::ScalarType dtype, const std::string& tag) {
+  OnlineOp op{kind, tag, args, tensors, nullptr};
+  try {
+    if (kind == "hadamard") {
+      auto plan = std::make_shared<HadamardPlan>(plan_from(args, "n").to(device, dtype));
+      op.args["description"] = plan->description;
+      op.fn = [plan](const torch::Tensor& x) { return apply_hadamard(x, *plan); };
+    } else if (kind == "hadamard_heads") {
+      auto plan = std::make_shared<HadamardPlan>(plan_from(args, "heads").to(device, dtype));
+      op.args["description"] = plan->description;
+      const int64_t heads = plan->n;
+      op.fn = [plan, heads](const torch::Tensor& x) { return across_heads(x, *plan, heads); };
+    } else if (kind == "fake_quant") {
+      QuantConfig cfg = quant_from_json(args);
+      op.args["description"] = cfg.describe();
+      op.fn = [cfg](const torch::Tensor& x) { return fake_quantize(x, cfg); };
+    } else if (kind == "matmul") {
+      auto m = payload(tensors, kind, "M");
+      op.fn = [m](const torch::Tensor& x) { return x.matmul(m.to(x.device(), x.scalar_type())); };
+    } else if (kind == "lowrank_residual") {
+      auto u = payload(tensors, kind, "U"), d = payload(tensors, kind, "D");
+      op.fn = [u, d](const torch::Tensor& x) {
+        auto uu = u.to(x.device(), x.scalar_type());
+        return x + x.matmul(uu).matmul(d.to(x.device(), x.scalar_type())).matmul(uu.t());
+      };
+    } else {
+      throw UsageError("unknown online op kind '" + kind +
+                       "' (expected hadamard, hadamard_heads, fake_quant, matmul or lowrank_residual)");
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError("online op '" + kind + "': " + e.what());
+  }
+  return op;
+}
+
+void attach_online_hadamards(Model& model, const OnlineSpec& spec, const std::string& tag) {
   const auto& c = model.config;
-  auto dev = model.device;
-  auto dtype = model.dtype;
+  auto make = [&](const char* kind, const nlohmann::json& args) {
+    return make_online_op(kind, args, {}, model.device, model.dtype, tag);
+  };
   if (spec.down_hadamard) {
-    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.intermediate_size, true, spec.seed).to(dev, dtype));
-    for (Layer& l : model.layers)
-      l.down.input_ops.push_back({"hadamard(" + plan->description + ")",
-                                  [plan](const torch::Tensor& x) { return apply_hadamard(x, *plan); }});
+    auto op = make("hadamard", hadamard_args(c.intermediate_size, true, spec.seed, "n"));
+    for (Layer& l : model.layers) l.down.input_ops.push_back(op);
   }
   if (spec.qk_hadamard) {
-    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.head_dim, false).to(dev, dtype));
+    auto op = make("hadamard", hadamard_args(c.head_dim, false, 0, "n"));
     for (Layer& l : model.layers) {
-      OnlineOp op{"hadamard(" + plan->description + ")", [plan](const torch::Tensor& x) { return apply_hadamard(x, *plan); }};
       l.q_rope_ops.push_back(op);
       l.k_rope_ops.push_back(op);
     }
   }
   if (spec.o_hadamard) {
-    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.num_heads, true, spec.seed).to(dev, dtype));
-    int64_t heads = c.num_heads;
-    for (Layer& l : model.layers)
-      l.o.input_ops.push_back({"hadamard_heads(" + plan->description + ")",
-                               [plan, heads](const torch::Tensor& x) { return across_heads(x, *plan, heads); }});
+    auto op = make("hadamard_heads", hadamard_args(c.num_heads, true, spec.seed, "heads"));
+    for (Layer& l : model.layers) l.o.input_ops.push_back(op);
   }
 }
 
-void fuse_online_hadamards(Model& model, const OnlineSpec& spec) {
+void attach_online_hadamard_weights(Model& model, const OnlineSpec& spec, const std::string& tag) {
   const auto& c = model.config;
+  // The plans are built per op call in the compute dtype: float64 when baking.
   if (spec.down_hadamard) {
-    auto plan = plan_hadamard(c.intermediate_size, true, spec.seed);
-    for (Layer& l : model.layers)
-      l.down.weight = in_float64(l.down.weight, [&](const torch::Tensor& w) { return apply_hadamard(w, plan.to(w.device())); });
+    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.intermediate_size, true, spec.seed));
+    WeightOp op{"hadamard_in", tag, {}, [plan](const Affine& a, torch::ScalarType dt) {
+                  return Affine{apply_hadamard(a.weight, plan->to(a.weight.device(), dt)), a.bias};
+                }};
+    for (Layer& l : model.layers) l.down.weight_ops.push_back(op);
   }
   if (spec.o_hadamard) {
-    auto plan = plan_hadamard(c.num_heads, true, spec.seed);
-    for (Layer& l : model.layers)
-      l.o.weight = in_float64(l.o.weight, [&](const torch::Tensor& w) { return across_heads(w, plan.to(w.device()), c.num_heads); });
+    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.num_heads, true, spec.seed));
+    const int64_t heads = c.num_heads;
+    WeightOp op{"hadamard_heads_in", tag, {}, [plan, heads](const Affine& a, torch::ScalarType dt) {
+                  return Affine{across_heads(a.weight, plan->to(a.weight.device(), dt), heads), a.bias};
+                }};
+    for (Layer& l : model.layers) l.o.weight_ops.push_back(op);
   }
 }
 
-void attach_quantizers(Model& model, const OnlineSpec& spec) {
+void attach_quantizers(Model& model, const OnlineSpec& spec, const std::string& tag) {
+  auto quant = [&](const QuantConfig& cfg) {
+    return make_online_op("fake_quant", quant_to_json(cfg), {}, model.device, model.dtype, tag);
+  };
   for (Layer& l : model.layers) {
     for (Linear* lin : {&l.q, &l.k, &l.v, &l.gate, &l.up})
-      if (spec.act.enabled()) lin->input_ops.push_back(quant_op(spec.act));
-    if (spec.o_act.enabled()) l.o.input_ops.push_back(quant_op(spec.o_act));
-    if (spec.down_act.enabled()) l.down.input_ops.push_back(quant_op(spec.down_act));
-    if (spec.k.enabled()) l.k_rope_ops.push_back(quant_op(spec.k));
-    if (spec.v.enabled()) l.v_ops.push_back(quant_op(spec.v));
+      if (spec.act.enabled()) lin->input_ops.push_back(quant(spec.act));
+    if (spec.o_act.enabled()) l.o.input_ops.push_back(quant(spec.o_act));
+    if (spec.down_act.enabled()) l.down.input_ops.push_back(quant(spec.down_act));
+    if (spec.k.enabled()) l.k_rope_ops.push_back(quant(spec.k));
+    if (spec.v.enabled()) l.v_ops.push_back(quant(spec.v));
   }
 }
 

@@ -1,7 +1,10 @@
-// What runs at inference time beside the (fused) weights: online Hadamards and
-// fake quantizers of activations and the KV cache, attached to a Model as
-// named OnlineOps. One place describes them (OnlineSpec, with its JSON form),
-// so `qlab quantize --out` can save them and a later load re-attach them.
+// What runs at inference time beside the (fused) weights: online Hadamards,
+// fake quantizers of activations and the KV cache, and learned online maps,
+// attached to a Model as typed OnlineOp records. make_online_op is the one
+// place that turns a record (kind, args, tensors) into the operation, so that
+// `qlab quantize --out` can save every record and a later load rebuild it.
+// OnlineSpec is the settings a pipeline accumulates (which Hadamards, which
+// quantizers) from which the records are made.
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -27,14 +30,30 @@ struct OnlineSpec {
   static OnlineSpec from_json(const nlohmann::json& j);
 };
 
+// Kinds of saved online ops and their records:
+//   hadamard        args {n, fallback, seed}: the plan of order n on each chunk of n of the last dim
+//   hadamard_heads  args {heads, fallback, seed}: the plan of order `heads` along the head axis
+//   fake_quant      args: the QuantConfig (bits, symmetric, granularity, ...)
+//   matmul          tensors {M}: x <- x M
+//   lowrank_residual tensors {U [d, r], D [r, r]}: x <- x + ((x U) D) U^T
+// Throws UsageError on an unknown kind or a missing argument or tensor.
+OnlineOp make_online_op(const std::string& kind, const nlohmann::json& args,
+                        const std::map<std::string, torch::Tensor>& tensors, torch::Device device,
+                        torch::ScalarType dtype, const std::string& tag);
+
+// Tags of the ops attached here: quantizers carry kQuantTag, so a learned
+// method can train with them and take them off (Model::detach).
+inline constexpr const char* kQuantTag = "quant";
+
 // Attaches the Hadamards (before any quantizer) and then the quantizers.
 // Ops already attached stay; attaching twice is the caller's mistake.
-void attach_online_hadamards(Model& model, const OnlineSpec& spec);
-void attach_quantizers(Model& model, const OnlineSpec& spec);
+void attach_online_hadamards(Model& model, const OnlineSpec& spec, const std::string& tag);
+void attach_quantizers(Model& model, const OnlineSpec& spec, const std::string& tag = kQuantTag);
 
-// Weight side of the online Hadamards: W_down <- W_down M^T for R4 and the
-// head-axis transform on W_o's columns, so the attached ops cancel.
-void fuse_online_hadamards(Model& model, const OnlineSpec& spec);
+// Weight side of the online Hadamards, as weight ops (baked by Model::bake):
+// W_down <- W_down M^T for R4 and the head-axis transform on W_o's columns,
+// so the attached ops cancel.
+void attach_online_hadamard_weights(Model& model, const OnlineSpec& spec, const std::string& tag);
 
 // Parameters shared by every step that sets activation / KV quantizers
 // (rtn, gptq, ...), and their reading into spec.

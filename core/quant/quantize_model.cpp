@@ -44,10 +44,8 @@ void quantize_weights_gptq(Model& model, const QuantConfig& cfg, const torch::Te
         cfg.validate_width(lin->weight.size(1), "weight quantizer");
         auto acc = std::make_shared<HessianAccumulator>(lin->weight.size(1));
         accs.push_back(acc);
-        lin->input_ops.push_back({"gptq_capture", [acc](const torch::Tensor& x) {
-                                    acc->add(x.reshape({-1, x.size(-1)}).to(torch::kFloat32));
-                                    return x;
-                                  }});
+        lin->input_ops.push_back(
+            capture_op([acc](const torch::Tensor& x) { acc->add(x.reshape({-1, x.size(-1)}).to(torch::kFloat32)); }));
       }
       for (auto& h : hidden) model.layer_forward(li, h, pos);
       for (size_t j = 0; j < stage.size(); ++j) {

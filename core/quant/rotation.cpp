@@ -1,5 +1,7 @@
 #include "core/quant/rotation.h"
 
+#include <stdexcept>
+
 namespace qlab {
 
 namespace {
@@ -14,22 +16,26 @@ void scale_columns(torch::Tensor& weight, const torch::Tensor& g) {
   assign(weight, f64(weight, weight.device()) * f64(g, weight.device()).unsqueeze(0));
 }
 
-// W <- M^T W (output side), b <- b M.
-void left_multiply_transposed(Linear& l, const torch::Tensor& M) {
-  auto d = l.weight.device();
-  auto m = f64(M, d);
-  assign(l.weight, m.t().matmul(f64(l.weight, d)));
-  if (l.bias.defined()) assign(l.bias, f64(l.bias, d).matmul(m));
+void untie_lm_head(Model& model) {
+  if (model.lm_head.weight.is_same(model.embed.weight)) model.lm_head.weight = model.embed.weight.clone();
 }
 
-void untie_lm_head(Model& model) {
-  if (model.lm_head.weight.is_same(model.embed)) model.lm_head.weight = model.embed.clone();
+torch::Tensor in(const torch::Tensor& M, const Affine& a, torch::ScalarType dt) {
+  return M.to(a.weight.device(), dt);
 }
 }  // namespace
 
-void right_multiply(torch::Tensor& weight, const torch::Tensor& M) {
-  auto d = weight.device();
-  assign(weight, f64(weight, d).matmul(f64(M, d)));
+WeightOp rotate_in(const torch::Tensor& M, const std::string& tag) {
+  return {"rotate_in", tag, {M}, [M](const Affine& a, torch::ScalarType dt) {
+            return Affine{a.weight.matmul(in(M, a, dt)), a.bias};
+          }};
+}
+
+WeightOp rotate_out(const torch::Tensor& M, const std::string& tag) {
+  return {"rotate_out", tag, {M}, [M](const Affine& a, torch::ScalarType dt) {
+            auto m = in(M, a, dt);
+            return Affine{m.t().matmul(a.weight), a.bias.defined() ? a.bias.matmul(m) : a.bias};
+          }};
 }
 
 void fuse_norms(Model& model, bool subtract_embedding_mean) {
@@ -43,39 +49,52 @@ void fuse_norms(Model& model, bool subtract_embedding_mean) {
   scale_columns(model.lm_head.weight, model.final_norm);
   model.final_norm = torch::ones_like(model.final_norm);
   if (subtract_embedding_mean) {
-    auto e = f64(model.embed, model.embed.device());
-    assign(model.embed, e - e.mean(1, /*keepdim=*/true));
+    auto e = f64(model.embed.weight, model.embed.weight.device());
+    assign(model.embed.weight, e - e.mean(1, /*keepdim=*/true));
   }
 }
 
-void rotate_residual(Model& model, const torch::Tensor& Q) {
+ResidualBases shared_basis(const torch::Tensor& Q, size_t layers) {
+  return {std::vector<torch::Tensor>(layers, Q), std::vector<torch::Tensor>(layers, Q), Q};
+}
+
+void attach_residual_rotation(Model& model, const ResidualBases& b, const std::string& tag) {
+  const size_t L = model.layers.size();
+  if (b.attn_in.size() != L || b.mlp_in.size() != L || !b.head.defined())
+    throw std::invalid_argument("attach_residual_rotation: one attention and one MLP basis per layer, and a head basis");
   untie_lm_head(model);
-  right_multiply(model.embed, Q);
-  for (Layer& l : model.layers) {
-    for (Linear* lin : {&l.q, &l.k, &l.v, &l.gate, &l.up}) right_multiply(lin->weight, Q);
-    left_multiply_transposed(l.o, Q);
-    left_multiply_transposed(l.down, Q);
+  model.embed.weight_ops.push_back(rotate_in(b.attn_in[0], tag));
+  for (size_t i = 0; i < L; ++i) {
+    Layer& l = model.layers[i];
+    const torch::Tensor& next = i + 1 < L ? b.attn_in[i + 1] : b.head;
+    for (Linear* lin : {&l.q, &l.k, &l.v}) lin->weight_ops.push_back(rotate_in(b.attn_in[i], tag));
+    l.o.weight_ops.push_back(rotate_out(b.mlp_in[i], tag));
+    for (Linear* lin : {&l.gate, &l.up}) lin->weight_ops.push_back(rotate_in(b.mlp_in[i], tag));
+    l.down.weight_ops.push_back(rotate_out(next, tag));
   }
-  right_multiply(model.lm_head.weight, Q);
+  model.lm_head.weight_ops.push_back(rotate_in(b.head, tag));
 }
 
-void rotate_values(Model& model, const torch::Tensor& H) {
+void attach_value_rotation(Model& model, const std::vector<torch::Tensor>& per_layer, const std::string& tag) {
   const int64_t hd = model.config.head_dim;
-  for (Layer& l : model.layers) {
-    auto d = l.v.weight.device();
-    auto h = f64(H, d);
+  if (per_layer.size() != model.layers.size())
+    throw std::invalid_argument("attach_value_rotation: one matrix per layer");
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    const torch::Tensor H = per_layer[i];
+    Layer& l = model.layers[i];
     // v_proj output per head: v_h H  =>  rows of head block: W_h <- H^T W_h, b_h <- b_h H.
-    auto wv = f64(l.v.weight, d).view({-1, hd, l.v.weight.size(1)});
-    assign(l.v.weight, torch::matmul(h.t(), wv).reshape({-1, l.v.weight.size(1)}));
-    if (l.v.bias.defined()) assign(l.v.bias, f64(l.v.bias, d).view({-1, hd}).matmul(h).reshape({-1}));
+    l.v.weight_ops.push_back({"rotate_heads_out", tag, {H}, [H, hd](const Affine& a, torch::ScalarType dt) {
+                                auto h = in(H, a, dt);
+                                auto w = torch::matmul(h.t(), a.weight.view({-1, hd, a.weight.size(1)}));
+                                auto bias = a.bias.defined() ? a.bias.view({-1, hd}).matmul(h).reshape({-1}) : a.bias;
+                                return Affine{w.reshape({-1, a.weight.size(1)}), bias};
+                              }});
     // o_proj input per head: (a_h H) W'_h^T = a_h W_h^T  =>  column block: W'_h = W_h H.
-    auto wo = f64(l.o.weight, d).view({l.o.weight.size(0), -1, hd});
-    assign(l.o.weight, torch::matmul(wo, h).reshape({l.o.weight.size(0), -1}));
+    l.o.weight_ops.push_back({"rotate_heads_in", tag, {H}, [H, hd](const Affine& a, torch::ScalarType dt) {
+                                auto w = torch::matmul(a.weight.view({a.weight.size(0), -1, hd}), in(H, a, dt));
+                                return Affine{w.reshape({a.weight.size(0), -1}), a.bias};
+                              }});
   }
-}
-
-void fuse_into_down_input(Model& model, const torch::Tensor& T) {
-  for (Layer& l : model.layers) right_multiply(l.down.weight, T);
 }
 
 }  // namespace qlab

@@ -1,39 +1,54 @@
-// Rotation fusion: orthogonal changes of basis folded into the weights so that
-// the full-precision function is unchanged (computational invariance, QuaRot
-// §3), while outliers are spread before quantization.
+// Rotations as weight ops: orthogonal changes of basis attached to the
+// weights, so that the full-precision function is unchanged (computational
+// invariance, QuaRot §3) while outliers are spread before quantization. They
+// stay differentiable in their matrices until Model::bake folds them (float64).
 //
 // Row-vector convention as in the forward: y = x W^T, W [out, in].
 //   reading the residual (q, k, v, gate, up, lm_head):  W <- W Q
 //   writing into it (o, down):                          W <- Q^T W,  b <- b Q
 //   embedding rows:                                     E <- E Q
 // RMSNorm commutes with Q only once its scale is folded into the next linears
-// (fuse_norms), leaving plain RMS normalisation. All products run in float64
-// and are cast back to the weight's dtype.
+// (fuse_norms), leaving plain RMS normalisation.
+//
+// Bases may differ per layer (ReSpinQuant): the residual entering layer i's
+// attention is in basis attn_in[i] (A_i), the one entering its MLP in
+// mlp_in[i] (B_i), the one entering lm_head in `head` (A_L). Where two
+// consecutive bases differ, the skip path still carries the earlier one: the
+// method must put the transition on the residual hooks (Layer::attn_skip_ops).
 #pragma once
 #include <torch/torch.h>
+
+#include <string>
+#include <vector>
 
 #include "core/model/model.h"
 
 namespace qlab {
 
 // Folds input_norm into q/k/v, post_attn_norm into gate/up, final_norm into
-// lm_head (untying it from the embedding first); the norms become ones.
+// lm_head (untying it from the embedding first); the norms become ones. A
+// direct rewrite (float64, no grad), done before any rotation is attached.
 // subtract_embedding_mean: the public QuaRot/SpinQuant codes also centre each
 // embedding row; not exactly output-preserving for RMSNorm, on for reproduction.
 void fuse_norms(Model& model, bool subtract_embedding_mean);
 
-// R1: the residual stream's basis. Q [hidden, hidden] orthogonal. Requires fuse_norms first.
-void rotate_residual(Model& model, const torch::Tensor& Q);
+struct ResidualBases {
+  std::vector<torch::Tensor> attn_in, mlp_in;   // per layer, [hidden, hidden] orthogonal
+  torch::Tensor head;
+};
+// One basis everywhere (QuaRot's and SpinQuant's R1): no transitions needed.
+ResidualBases shared_basis(const torch::Tensor& Q, size_t layers);
 
-// R2: per-head basis of the values. H [head_dim, head_dim] orthogonal applied
-// to v_proj's output and undone at o_proj's input, for every head.
-void rotate_values(Model& model, const torch::Tensor& H);
+// Attaches the residual rotations (R1 or per-layer bases) to the embedding,
+// every decoder linear and lm_head. Requires fuse_norms first.
+void attach_residual_rotation(Model& model, const ResidualBases& bases, const std::string& tag);
 
-// Weight side of an online transform x -> x T on down_proj's input:
-// W_down <- W_down T, so that (x T) (W_down T)^T = x W_down^T for orthogonal T.
-void fuse_into_down_input(Model& model, const torch::Tensor& T);
+// R2: per-head basis of the values, one [head_dim, head_dim] orthogonal matrix
+// per layer, applied to v_proj's output and undone at o_proj's input.
+void attach_value_rotation(Model& model, const std::vector<torch::Tensor>& per_layer, const std::string& tag);
 
-// W <- W M (float64 product, cast back), M [in, in'].
-void right_multiply(torch::Tensor& weight, const torch::Tensor& M);
+// The weight ops themselves, for methods that attach their own.
+WeightOp rotate_in(const torch::Tensor& M, const std::string& tag);    // W <- W M
+WeightOp rotate_out(const torch::Tensor& M, const std::string& tag);   // W <- M^T W, b <- b M
 
 }  // namespace qlab

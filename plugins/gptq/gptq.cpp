@@ -20,7 +20,7 @@ class Gptq : public Method {
     options_.batch_size = p.get_int("batch_size");
   }
 
-  void apply(Workspace& ws) override {
+  void apply(Workspace& ws, RunOutput&) override {
     Model& model = ws.model();
     torch::Tensor calibration = calibration_windows(ws, p_);
     quantize_weights_gptq(model, weights_, calibration, options_);

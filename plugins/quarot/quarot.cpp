@@ -22,27 +22,31 @@ namespace {
 std::pair<torch::Tensor, std::string> residual_rotation(int64_t n, const std::string& mode, uint64_t seed) {
   if (mode == "random") return {random_orthogonal(n, seed), "random orthogonal " + std::to_string(n)};
   HadamardPlan plan = plan_hadamard(n, /*allow_orthogonal_fallback=*/true, seed);
-  return {transform_matrix(plan) * random_signs(n, seed).unsqueeze(0), "random-sign " + plan.description};
+  return {random_hadamard_matrix(plan, seed), "random-sign " + plan.description};
 }
 
 class QuaRot : public Method {
  public:
   explicit QuaRot(const Params& p) : p_(p) {}
 
-  void apply(Workspace& ws) override {
+  // Attach the rotations as weight ops, then bake them: the same matrices a
+  // learned method trains, here fixed.
+  void apply(Workspace& ws, RunOutput&) override {
     Model& model = ws.model();
     torch::NoGradGuard no_grad;
     fuse_norms(model, p_.get_bool("subtract_embedding_mean"));
     auto [r1, r1_desc] = residual_rotation(model.config.hidden_size, p_.get_string("rotate_mode"), ws.seed());
-    rotate_residual(model, r1);
-    rotate_values(model, hadamard_matrix(model.config.head_dim));
+    attach_residual_rotation(model, shared_basis(r1, model.layers.size()), "quarot");
+    attach_value_rotation(model, std::vector<torch::Tensor>(model.layers.size(), hadamard_matrix(model.config.head_dim)),
+                          "quarot");
     OnlineSpec& spec = ws.online();
     spec.seed = ws.seed();
     spec.down_hadamard = p_.get_bool("online_down_hadamard");
     spec.qk_hadamard = p_.get_bool("online_qk_hadamard");
     spec.o_hadamard = p_.get_bool("online_o_hadamard");
-    fuse_online_hadamards(model, spec);
-    attach_online_hadamards(model, spec);
+    attach_online_hadamard_weights(model, spec, "quarot");
+    model.bake();
+    attach_online_hadamards(model, spec, "quarot");
     ws.quant_record().push_back({{"step", "quarot"}, {"r1", r1_desc}, {"online", spec.to_json()}});
     spdlog::info("quarot: R1 {}, R2 H_{}", r1_desc, model.config.head_dim);
   }

@@ -11,7 +11,7 @@ namespace {
 class Rtn : public Method {
  public:
   explicit Rtn(const Params& p) : p_(p), weights_(read_weight_quant(p)) {}
-  void apply(Workspace& ws) override {
+  void apply(Workspace& ws, RunOutput&) override {
     Model& model = ws.model();
     quantize_weights_rtn(model, weights_);
     read_activation_quant(p_, model, ws.online());

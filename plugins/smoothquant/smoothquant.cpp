@@ -40,7 +40,7 @@ class SmoothQuant : public Method {
  public:
   explicit SmoothQuant(const Params& p) : p_(p) {}
 
-  void apply(Workspace& ws) override {
+  void apply(Workspace& ws, RunOutput&) override {
     Model& model = ws.model();
     torch::NoGradGuard no_grad;
     torch::Tensor calib = calibration_windows(ws, p_);
@@ -49,9 +49,9 @@ class SmoothQuant : public Method {
     std::vector<ChannelMax> attn_in(L), mlp_in(L), down_in(L);
     for (size_t i = 0; i < L; ++i) {
       Layer& l = model.layers[i];
-      l.q.input_ops.push_back({"smoothquant_stats", [&, i](const torch::Tensor& x) { attn_in[i].add(x); return x; }});
-      l.gate.input_ops.push_back({"smoothquant_stats", [&, i](const torch::Tensor& x) { mlp_in[i].add(x); return x; }});
-      l.down.input_ops.push_back({"smoothquant_stats", [&, i](const torch::Tensor& x) { down_in[i].add(x); return x; }});
+      l.q.input_ops.push_back(capture_op([&, i](const torch::Tensor& x) { attn_in[i].add(x); }));
+      l.gate.input_ops.push_back(capture_op([&, i](const torch::Tensor& x) { mlp_in[i].add(x); }));
+      l.down.input_ops.push_back(capture_op([&, i](const torch::Tensor& x) { down_in[i].add(x); }));
     }
     for (int64_t b = 0; b < calib.size(0); ++b) model.forward(calib.narrow(0, b, 1).to(model.device));
     for (size_t i = 0; i < L; ++i) {

@@ -23,7 +23,8 @@ double in_memory_logprob(const std::string& model_dir, const std::string& dir) {
                               "/r.h5\nmethod:\n  - quarot\n  - rtn: {w_bits: 4, a_bits: 4, a_sym: true, kv_bits: 4}\n");
   Study s = load_study(study, {});
   Workspace ws(s.runs.at(0));
-  for (const Step& step : s.runs[0].methods) Registry::instance().method(step.plugin).create(step.params)->apply(ws);
+  RunOutput out;
+  for (const Step& step : s.runs[0].methods) Registry::instance().method(step.plugin).create(step.params)->apply(ws, out);
   torch::NoGradGuard no_grad;
   return token_logprobs(ws.model(), Tokenizer::load(model_dir)->encode(kText)).sum().item<double>();
 }

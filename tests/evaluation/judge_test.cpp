@@ -148,7 +148,7 @@ TEST_F(JudgeEval, TrainedJudgeEmitsItsLearnedVerdicts) {
   }
 
   Model m = Model::load(test::llama2_fixture(), torch::kCPU, torch::kFloat32);
-  std::vector<torch::Tensor> weights = {m.embed, m.final_norm, m.lm_head.weight};
+  std::vector<torch::Tensor> weights = {m.embed.weight, m.final_norm, m.lm_head.weight};
   for (Layer& l : m.layers)
     for (Linear* lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) weights.push_back(lin->weight);
   for (auto& w : weights) w.requires_grad_(true);

@@ -91,7 +91,7 @@ inline Model scripted_model(const Tokenizer& tok, const std::vector<int64_t>& tr
   for (auto [t, d] : dim_of) embed[t].zero_(), embed[t][d] = 8.0;
   auto head = torch::zeros({V, H});
   for (auto [d, s] : successor) head[s][d] = 1.0;
-  m.embed = embed;
+  m.embed.weight = embed;
   m.lm_head.weight = head;
   m.final_norm = torch::ones({H});
   for (Layer& l : m.layers) l.o.weight.zero_(), l.down.weight.zero_();

@@ -21,7 +21,7 @@ ParamSpec param(const char* name, ParamType type, const char* default_value, con
 
 // Exercises the method pipeline and its parameters; leaves the model untouched.
 struct TestScale : Method {
-  void apply(Workspace&) override {}
+  void apply(Workspace&, RunOutput&) override {}
 };
 
 // Writes the metric `value` and two arrays without touching the model (the

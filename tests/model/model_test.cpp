@@ -70,7 +70,7 @@ Tensor reference_logits(const Model& m, const std::vector<int64_t>& ids) {
   const int64_t T = ids.size(), H = c.num_heads, KV = c.num_kv_heads, D = c.head_dim;
   auto inv = reference_inv_freq(c.rope, D);
   std::vector<Tensor> h;
-  for (int64_t id : ids) h.push_back(d64(m.embed[id]));
+  for (int64_t id : ids) h.push_back(d64(m.embed.weight[id]));
   for (const Layer& L : m.layers) {
     std::vector<Tensor> q(T), k(T), v(T);
     for (int64_t t = 0; t < T; ++t) {
@@ -143,9 +143,9 @@ INSTANTIATE_TEST_SUITE_P(Architectures, ReferenceForward,
 
 TEST(ModelForward, TiedHeadSharesEmbeddingStorage) {
   auto m = test::random_model(test::tiny_config("qwen2"));
-  EXPECT_TRUE(m.lm_head.weight.is_same(m.embed));
+  EXPECT_TRUE(m.lm_head.weight.is_same(m.embed.weight));
   m.to(torch::kCPU, torch::kBFloat16);
-  EXPECT_TRUE(m.lm_head.weight.is_same(m.embed));
+  EXPECT_TRUE(m.lm_head.weight.is_same(m.embed.weight));
   const auto& c = m.config;
   int64_t per_layer = 2 * c.hidden_size + c.hidden_size * (2 * c.num_heads * c.head_dim + 2 * c.num_kv_heads * c.head_dim) +
                       (c.num_heads + 2 * c.num_kv_heads) * c.head_dim + 3 * c.hidden_size * c.intermediate_size;
@@ -256,7 +256,7 @@ TEST(ModelLoad, CheckpointOnDiskLoadsToTheSameLogits) {
     Tensor want = m.forward(ids);
     auto loaded = Model::load(dir, torch::kCPU, torch::kFloat32);
     EXPECT_TRUE(loaded.forward(ids).equal(want)) << kind;
-    EXPECT_EQ(loaded.lm_head.weight.is_same(loaded.embed), m.config.tie_word_embeddings) << kind;
+    EXPECT_EQ(loaded.lm_head.weight.is_same(loaded.embed.weight), m.config.tie_word_embeddings) << kind;
     auto offloaded = Model::load_offloaded(dir, torch::kCPU, torch::kFloat32);
     EXPECT_TRUE(offloaded.offloaded());
     EXPECT_TRUE(offloaded.forward(ids).equal(want)) << kind;
@@ -267,8 +267,8 @@ TEST(ModelLoad, CheckpointOnDiskLoadsToTheSameLogits) {
 
 Model copy_of(const Model& m) {
   Model c = m;
-  c.embed = m.embed.clone();
-  c.lm_head.weight = m.lm_head.weight.is_same(m.embed) ? c.embed : m.lm_head.weight.clone();
+  c.embed.weight = m.embed.weight.clone();
+  c.lm_head.weight = m.lm_head.weight.is_same(m.embed.weight) ? c.embed.weight : m.lm_head.weight.clone();
   for (auto& l : c.layers)
     for (Linear* x : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) {
       x->weight = x->weight.clone();
@@ -283,7 +283,7 @@ TEST(ModelHooks, ZeroingTheGateInputRemovesTheMlp) {
   Tensor before = m.forward(ids);
   // With gate's input zeroed, silu(0) = 0 kills the whole MLP of layer 1:
   // the same model as one whose down_proj is zero.
-  m.linear("layers.1.gate").input_ops.push_back({"zero", [](const Tensor& x) { return torch::zeros_like(x); }});
+  m.linear("layers.1.gate").input_ops.push_back(transient_op("zero", [](const Tensor& x) { return torch::zeros_like(x); }));
   Tensor hooked = m.forward(ids);
   auto predicted = copy_of(m);
   predicted.layers[1].gate.input_ops.clear();
@@ -297,7 +297,7 @@ TEST(ModelHooks, RopeAndValueOpsActWhereThePlanSays) {
   // cache is scaling Wv and bv.
   auto m = test::random_model(test::tiny_config("qwen2"), 23);
   auto ids = row(random_ids(7, 100, 4));
-  auto times = [](double c) { return OnlineOp{"scale", [c](const Tensor& x) { return x * c; }}; };
+  auto times = [](double c) { return transient_op("scale", [c](const Tensor& x) { return x * c; }); };
   auto hooked = copy_of(m), predicted = copy_of(m);
   hooked.layers[0].q_rope_ops.push_back(times(1.7));
   hooked.layers[1].v_ops.push_back(times(-0.5));
@@ -320,14 +320,11 @@ TEST(ModelHooks, CaptureSeesEveryLinearInputWithItsShape) {
   auto m = test::random_model(test::tiny_config("llama_gqa"), 29);
   std::map<std::string, std::vector<int64_t>> seen;
   for (const auto& name : m.linear_names())
-    m.linear(name).input_ops.push_back({"capture", [&seen, name](const Tensor& x) {
-                                          seen[name] = x.sizes().vec();
-                                          return x;
-                                        }});
+    m.linear(name).input_ops.push_back(capture_op([&seen, name](const Tensor& x) { seen[name] = x.sizes().vec(); }));
   std::vector<int64_t> q_shape, k_shape, v_shape;
-  m.layers[0].q_rope_ops.push_back({"capture", [&](const Tensor& x) { q_shape = x.sizes().vec(); return x; }});
-  m.layers[0].k_rope_ops.push_back({"capture", [&](const Tensor& x) { k_shape = x.sizes().vec(); return x; }});
-  m.layers[0].v_ops.push_back({"capture", [&](const Tensor& x) { v_shape = x.sizes().vec(); return x; }});
+  m.layers[0].q_rope_ops.push_back(capture_op([&](const Tensor& x) { q_shape = x.sizes().vec(); }));
+  m.layers[0].k_rope_ops.push_back(capture_op([&](const Tensor& x) { k_shape = x.sizes().vec(); }));
+  m.layers[0].v_ops.push_back(capture_op([&](const Tensor& x) { v_shape = x.sizes().vec(); }));
   m.forward(torch::randint(100, {2, 5}, torch::kLong));
   EXPECT_EQ(seen.size(), 2 * 7 + 1u);
   using V = std::vector<int64_t>;

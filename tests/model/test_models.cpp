@@ -62,7 +62,7 @@ Model random_model(const ModelConfig& c, uint64_t seed) {
   const int64_t hd = c.hidden_size, q_out = c.num_heads * c.head_dim, kv_out = c.num_kv_heads * c.head_dim;
   Model m;
   m.config = c;
-  m.embed = torch::randn({c.vocab_size, hd});
+  m.embed.weight = torch::randn({c.vocab_size, hd});
   for (int64_t i = 0; i < c.num_layers; ++i) {
     Layer l;
     l.input_norm = norm();
@@ -78,7 +78,7 @@ Model random_model(const ModelConfig& c, uint64_t seed) {
     m.layers.push_back(std::move(l));
   }
   m.final_norm = norm();
-  m.lm_head.weight = c.tie_word_embeddings ? m.embed : 3.0 * matrix(c.vocab_size, hd);
+  m.lm_head.weight = c.tie_word_embeddings ? m.embed.weight : 3.0 * matrix(c.vocab_size, hd);
   return m;
 }
 

@@ -11,7 +11,7 @@ constexpr int kBuiltFor = qlab::kPluginAbiVersion;
 namespace {
 
 struct Nothing : qlab::Method {
-  void apply(qlab::Workspace&) override {}
+  void apply(qlab::Workspace&, qlab::RunOutput&) override {}
 };
 
 // Reports its `answer` parameter; reads nothing from the model.

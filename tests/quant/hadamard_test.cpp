@@ -156,9 +156,14 @@ TEST(Hadamard, RandomisedHadamardAndRandomOrthogonal) {
   EXPECT_TRUE(is_orthogonal(a));
   EXPECT_TRUE(torch::equal(a, b));
   EXPECT_FALSE(torch::equal(a, random_hadamard_matrix(128, 8)));
-  // H diag(s): column j of H times s_j.
+  // diag(s) H: row i of H times s_i.
   const torch::Tensor ratio = a / hadamard_matrix(128);
-  EXPECT_TRUE(torch::allclose(ratio, ratio[0].expand_as(ratio)));
+  EXPECT_TRUE(torch::allclose(ratio, ratio.select(1, 0).unsqueeze(1).expand_as(ratio)));
+  // The signs act before the transform, so two seeds spread a vector
+  // differently: the magnitudes of x Q differ (with the signs after the
+  // transform they would be identical for every seed).
+  const torch::Tensor x = torch::randn({4, 128}, torch::kFloat64);
+  EXPECT_FALSE(torch::allclose(x.matmul(a).abs(), x.matmul(random_hadamard_matrix(128, 8)).abs()));
   const torch::Tensor q = random_orthogonal(96, 3);
   EXPECT_TRUE(is_orthogonal(q));
   EXPECT_TRUE(torch::equal(q, random_orthogonal(96, 3)));

@@ -16,11 +16,10 @@ namespace {
 // Per-channel max|x| of lin's input over the windows.
 torch::Tensor input_range(Model& m, Linear& lin, const torch::Tensor& windows) {
   torch::Tensor range;
-  lin.input_ops.push_back({"record", [&range](const torch::Tensor& x) {
-                             auto mx = x.reshape({-1, x.size(-1)}).abs().amax(0);
-                             range = range.defined() ? torch::maximum(range, mx) : mx;
-                             return x;
-                           }});
+  lin.input_ops.push_back(capture_op([&range](const torch::Tensor& x) {
+    auto mx = x.reshape({-1, x.size(-1)}).abs().amax(0);
+    range = range.defined() ? torch::maximum(range, mx) : mx;
+  }));
   for (int64_t b = 0; b < windows.size(0); ++b) m.forward(windows.narrow(0, b, 1));
   lin.input_ops.pop_back();
   return range;
@@ -57,7 +56,8 @@ TEST_F(SmoothQuantTest, ExactInFullPrecisionAndBalancesRanges) {
   // Unbalanced before (otherwise the check below would say nothing).
   EXPECT_FALSE(torch::allclose(input_range(m, m.layers[0].q, windows), column_range({&l.q, &l.k, &l.v}), 0.1, 0));
 
-  Registry::instance().method("smoothquant").create(run.methods[0].params)->apply(ws);
+  RunOutput out;
+  Registry::instance().method("smoothquant").create(run.methods[0].params)->apply(ws, out);
   EXPECT_TRUE(torch::allclose(token_logprobs(m, ids), before, 1e-4, 1e-4));
   // (gate / up are balanced too, but up's rows are then divided for down's
   // smoothing, which changes up's column ranges: q and down are the clean checks.)

@@ -60,7 +60,7 @@ Model random_device_model(const ModelConfig& c, torch::Device dev, torch::Scalar
   m.device = dev;
   m.dtype = dt;
   auto o = torch::TensorOptions().device(dev).dtype(dt);
-  m.embed = torch::randn({c.vocab_size, c.hidden_size}, o);
+  m.embed.weight = torch::randn({c.vocab_size, c.hidden_size}, o);
   m.final_norm = torch::ones({c.hidden_size}, o);
   m.lm_head.weight = randw(c.vocab_size, c.hidden_size, o);
   const int64_t q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
@@ -153,7 +153,7 @@ int bench_forward(const std::map<std::string, std::string>& a) {
   // show which costs what.
   const OnlineSpec spec = w4a4kv4_spec();
   for (std::string mode : {"bf16", "bf16 + online Hadamards", "W4A4KV4"}) {
-    if (mode == "bf16 + online Hadamards") attach_online_hadamards(m, spec);
+    if (mode == "bf16 + online Hadamards") attach_online_hadamards(m, spec, "quarot");
     if (mode == "W4A4KV4") attach_quantizers(m, spec);
     for (int64_t B : int_list(get(a, "batch", "1,4"))) {
       auto ids = torch::randint(cfg.vocab_size, {B, T}, torch::TensorOptions().dtype(torch::kLong).device(dev));
@@ -191,12 +191,13 @@ int bench_pipeline(const std::map<std::string, std::string>& a) {
   reset_peak(dev);
   t0 = now();
   fuse_norms(m, true);
-  rotate_residual(m, random_hadamard_matrix(cfg.hidden_size, 0));
-  rotate_values(m, hadamard_matrix(cfg.head_dim));
+  attach_residual_rotation(m, shared_basis(random_hadamard_matrix(cfg.hidden_size, 0), m.layers.size()), "quarot");
+  attach_value_rotation(m, std::vector<torch::Tensor>(m.layers.size(), hadamard_matrix(cfg.head_dim)), "quarot");
   OnlineSpec s;
   s.down_hadamard = s.qk_hadamard = s.o_hadamard = true;
-  fuse_online_hadamards(m, s);
-  attach_online_hadamards(m, s);
+  attach_online_hadamard_weights(m, s, "quarot");
+  m.bake();
+  attach_online_hadamards(m, s, "quarot");
   sync(dev);
   stages.push_back({"quarot rotate + fuse (float64)", now() - t0});
   t0 = now();

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/engine/execute.h"
 #include "core/engine/workspace.h"
 #include "core/error.h"
 #include "core/model/checkpoint.h"
@@ -108,12 +109,13 @@ int quantize_main(const std::vector<std::string>& args) {
   const RunSpec& run = study.runs.at(0);
 
   Workspace ws(run);
-  for (const Step& step : run.methods) Registry::instance().method(step.plugin).create(step.params)->apply(ws);
+  RunOutput record;   // what the steps record (training curves) is not kept here
+  apply_methods(ws, record);
   Model& m = ws.model();
   // Rotations untie lm_head from the embedding; the checkpoint must say so.
-  m.config.tie_word_embeddings = m.lm_head.weight.is_same(m.embed);
+  m.config.tie_word_embeddings = m.lm_head.weight.is_same(m.embed.weight);
   save_checkpoint(out, m.config, m.checkpoint_tensors(), model);
-  save_quant_description(out, ws.online(), ws.quant_record());
+  save_quantization(out, m, ws.online(), ws.quant_record());
   std::cout << "wrote " << out << " (" << methods << "; " << ws.quant_record().size() << " steps recorded in "
             << kQuantDescriptionFile << ")\n";
   return kExitOk;

@@ -1,0 +1,125 @@
+#include "plugins/common/learned.h"
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/hash.h"
+#include "core/model/checkpoint.h"
+#include "core/quant/quantizer.h"
+#include "core/registry.h"
+
+namespace qlab {
+
+namespace {
+bool quantizes(const Step* s) { return s && (s->plugin == "rtn" || s->plugin == "gptq"); }
+}  // namespace
+
+void check_followed_by_quantizer(Workspace& ws, const std::string& method) {
+  if (!quantizes(ws.next_step()))
+    throw UsageError(method + ": must be followed by rtn or gptq (e.g. method: [" + method +
+                     ", gptq]); the transforms are learned against that step's quantizers");
+}
+
+LearningQuantizers learning_quantizers(Workspace& ws, const std::string& method) {
+  check_followed_by_quantizer(ws, method);
+  const Step& next = *ws.next_step();
+  LearningQuantizers q;
+  read_activation_quant(next.params, ws.model(), q.online);
+  if (next.plugin == "rtn") q.weights = read_weight_quant(next.params);
+  return q;
+}
+
+void attach_learning_quantizers(Model& model, const LearningQuantizers& q) {
+  attach_quantizers(model, q.online, kQuantTag);
+  if (!q.weights.enabled()) return;
+  const QuantConfig cfg = q.weights;
+  WeightOp op{"fake_quant", kQuantTag, {}, [cfg](const Affine& a, torch::ScalarType dt) {
+                return Affine{fake_quantize_weight(a.weight.to(torch::kFloat32), cfg).to(dt), a.bias};
+              }};
+  for (Layer& l : model.layers)
+    for (const auto& s : layer_linears()) (l.*s.member).weight_ops.push_back(op);
+}
+
+TransformCache transform_cache(Workspace& ws, const Params& p, const std::string& method) {
+  const RunSpec& run = ws.run();
+  YAML::Emitter e;
+  e << YAML::BeginMap << YAML::Key << "model" << YAML::Value << run.config["model"];
+  if (p.has("dataset")) {
+    auto d = run.datasets.find(p.get_string("dataset"));
+    if (d != run.datasets.end())
+      e << YAML::Key << "dataset" << YAML::Value << d->second.plugin << YAML::Key << "dataset_params" << YAML::Value
+        << d->second.params.node();
+  }
+  if (run.config["data_root"]) e << YAML::Key << "data_root" << YAML::Value << run.config["data_root"];
+  e << YAML::Key << "seed" << YAML::Value << run.seed << YAML::Key << "method" << YAML::Value << method
+    << YAML::Key << "params" << YAML::Value << p.node();
+  if (const Step* next = ws.next_step())
+    e << YAML::Key << "next" << YAML::Value << next->plugin << YAML::Key << "next_params" << YAML::Value << next->params.node();
+  e << YAML::EndMap;
+  TransformCache c;
+  c.key = method + "-" + sha256_hex(e.c_str()).substr(0, 16);
+  const std::string dir = run.cache_dir.empty() ? "results/transforms" : run.cache_dir;
+  c.path = dir + "/" + c.key + ".safetensors";
+  c.partial_path = dir + "/" + c.key + ".partial.safetensors";
+  return c;
+}
+
+std::optional<std::map<std::string, torch::Tensor>> TransformCache::load() const {
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  return load_tensors(path).tensors;
+}
+
+void TransformCache::store(const std::map<std::string, torch::Tensor>& tensors) const {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  save_tensors(path, tensors, {{"key", key}});
+}
+
+torch::Tensor training_batch(const torch::Tensor& windows, int64_t batch, int64_t step) {
+  const int64_t n = windows.size(0);
+  auto idx = (torch::arange(batch, torch::kLong) + step * batch) % n;
+  return windows.index_select(0, idx);
+}
+
+torch::Tensor next_token_loss(const Model& model, const torch::Tensor& ids) {
+  auto on = ids.to(model.device);
+  auto logits = model.forward(on);
+  const int64_t V = logits.size(-1);
+  return torch::nn::functional::cross_entropy(logits.narrow(1, 0, logits.size(1) - 1).reshape({-1, V}),
+                                              on.narrow(1, 1, on.size(1) - 1).reshape({-1}));
+}
+
+void record_training(RunOutput& out, const std::string& method, const TrainResult& r, const TransformCache& cache) {
+  out.arrays[method + ".loss"] = r.losses;
+  for (const auto& [k, v] : r.terms) out.arrays[method + "." + k] = v;
+  if (!r.losses.empty()) {
+    out.metrics[method + ".loss_first"] = r.losses.front();
+    out.metrics[method + ".loss_last"] = r.losses.back();
+  }
+  out.metrics[method + ".steps_run"] = double(r.steps_run);
+  out.metrics[method + ".resumed_at"] = double(r.resumed_at);
+  out.timing[method + ".train"] = r.seconds;
+  out.arrays[method + ".cache_key"] = std::vector<std::string>{cache.key};
+}
+
+std::vector<ParamSpec> training_params(const std::string& default_lr, int64_t default_steps, int64_t default_batch) {
+  return {
+      {"steps", ParamType::Int, std::to_string(default_steps), "optimiser steps", false, 0, 1000000},
+      {"lr", ParamType::Float, default_lr, "learning rate (peak of the schedule)", false, 1e-8, 1e3},
+      {"schedule", ParamType::String, "cosine", "learning-rate schedule", false, {}, {}, {"cosine", "linear", "constant"}},
+      {"batch", ParamType::Int, std::to_string(default_batch), "calibration windows per step", false, 1, 4096},
+      {"checkpoint_layers", ParamType::Bool, "true", "recompute each layer in the backward pass (memory for time)"},
+      {"divergence_factor", ParamType::Float, "100", "stop when the loss exceeds this times the first step's", false, 1.0, 1e12},
+  };
+}
+
+TrainOptions read_training(const Params& p, const std::string& method) {
+  TrainOptions o;
+  o.label = method;
+  o.steps = p.get_int("steps");
+  o.lr = p.get_float("lr");
+  o.schedule = p.get_string("schedule");
+  o.divergence_factor = p.get_float("divergence_factor");
+  return o;
+}
+
+}  // namespace qlab
