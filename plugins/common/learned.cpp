@@ -40,7 +40,7 @@ void attach_learning_quantizers(Model& model, const LearningQuantizers& q) {
     for (const auto& s : layer_linears()) (l.*s.member).weight_ops.push_back(op);
 }
 
-TransformCache transform_cache(Workspace& ws, const Params& p, const std::string& method) {
+TransformCache transform_cache(Workspace& ws, const Params& p, const std::string& method, const LearningQuantizers& q) {
   const RunSpec& run = ws.run();
   YAML::Emitter e;
   e << YAML::BeginMap << YAML::Key << "model" << YAML::Value << run.config["model"];
@@ -53,9 +53,8 @@ TransformCache transform_cache(Workspace& ws, const Params& p, const std::string
   if (run.config["data_root"]) e << YAML::Key << "data_root" << YAML::Value << run.config["data_root"];
   e << YAML::Key << "seed" << YAML::Value << run.seed << YAML::Key << "method" << YAML::Value << method
     << YAML::Key << "params" << YAML::Value << p.node();
-  if (const Step* next = ws.next_step())
-    e << YAML::Key << "next" << YAML::Value << next->plugin << YAML::Key << "next_params" << YAML::Value << next->params.node();
-  e << YAML::EndMap;
+  e << YAML::Key << "quantizers" << YAML::Value << q.online.to_json().dump() << YAML::Key << "weights" << YAML::Value
+    << q.weights.describe() << YAML::EndMap;
   TransformCache c;
   c.key = method + "-" + sha256_hex(e.c_str()).substr(0, 16);
   const std::string dir = run.cache_dir.empty() ? "results/transforms" : run.cache_dir;

@@ -40,7 +40,7 @@ class SpinQuant : public Method {
   void apply(Workspace& ws, RunOutput& out) override {
     Model& model = ws.model();
     const LearningQuantizers quantizers = learning_quantizers(ws, kName);
-    const TransformCache cache = transform_cache(ws, p_, kName);
+    const TransformCache cache = transform_cache(ws, p_, kName, quantizers);
     const auto& c = model.config;
     const size_t L = model.layers.size();
     const torch::ScalarType dt = rotation_dtype(p_);
