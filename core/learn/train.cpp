@@ -33,6 +33,7 @@ void save_state(const std::string& path, const StiefelOptimizer& opt, const Trai
   for (size_t i = 0; i < opt.params().size(); ++i) t["param." + std::to_string(i)] = opt.params()[i];
   for (const auto& [k, v] : opt.state()) t["optimizer." + k] = v;
   t["losses"] = as_tensor(r.losses);
+  t["probe_before"] = torch::tensor(r.probe_before, torch::kFloat64);
   for (const auto& [k, v] : r.terms) t["term." + k] = as_tensor(v);
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   save_tensors(path, t, {{"next_step", std::to_string(next_step)}, {"fingerprint", fingerprint}});
@@ -62,6 +63,7 @@ int64_t load_state(const std::string& path, StiefelOptimizer& opt, TrainResult& 
   }
   opt.load_state(state);
   r.losses = as_vector(f.tensors.at("losses"));
+  if (auto p = f.tensors.find("probe_before"); p != f.tensors.end()) r.probe_before = p->second.item<double>();
   for (const auto& [k, v] : f.tensors)
     if (k.rfind("term.", 0) == 0) r.terms[k.substr(5)] = as_vector(v);
   return std::stoll(meta("next_step"));
@@ -83,6 +85,7 @@ TrainResult train(StiefelOptimizer& opt, const std::function<StepLoss(int64_t)>&
     spdlog::info("{}: resuming at step {}/{} from {}", o.label, r.resumed_at, o.steps, o.checkpoint_path);
   }
   auto should_stop = o.should_stop ? o.should_stop : [] { return interrupt_requested(); };
+  if (o.probe && r.resumed_at == 0) r.probe_before = o.probe();
   auto t0 = std::chrono::steady_clock::now();
   for (int64_t step = r.resumed_at; step < o.steps; ++step) {
     opt.set_lr(scheduled_lr(o, step));
@@ -114,6 +117,7 @@ TrainResult train(StiefelOptimizer& opt, const std::function<StepLoss(int64_t)>&
                             (keep ? "; state kept in " + o.checkpoint_path + ", the next run resumes from it" : ""));
   }
   r.seconds = seconds_since(t0);
+  if (o.probe) r.probe_after = o.probe();
   if (keep) std::filesystem::remove(o.checkpoint_path);
   return r;
 }

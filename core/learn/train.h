@@ -7,6 +7,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <cmath>
 #include <functional>
 #include <map>
 #include <string>
@@ -31,6 +32,10 @@ struct TrainOptions {
   int64_t checkpoint_every = 10;
   // Asked after every step; true stops the run (default: Ctrl-C / SIGTERM seen).
   std::function<bool()> should_stop;
+  // A fixed measure (e.g. the loss on one held batch, no grad), taken before
+  // the first step and after the last: whether training helped, free of the
+  // noise of comparing different batches.
+  std::function<double()> probe;
 };
 
 // One step's loss, and named terms to log beside it (e.g. AAQ's pull and push).
@@ -45,6 +50,7 @@ struct TrainResult {
   int64_t steps_run = 0;                               // in this call
   int64_t resumed_at = 0;                              // the step it started from
   double seconds = 0;
+  double probe_before = NAN, probe_after = NAN;        // options.probe (before is at step 0 even when resumed)
 };
 
 double scheduled_lr(const TrainOptions& o, int64_t step);

@@ -162,7 +162,7 @@ torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::T
 // routed (LibTorch's C++ API has no torch.utils.checkpoint).
 struct CheckpointedLayer : torch::autograd::Function<CheckpointedLayer> {
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, torch::Tensor hidden,
-                                                torch::autograd::variable_list params, const Model* model,
+                                                at::TensorList params, const Model* model,
                                                 int64_t index, const Model::Positions* pos) {
     ctx->saved_data["model"] = reinterpret_cast<int64_t>(model);
     ctx->saved_data["index"] = index;
@@ -213,7 +213,9 @@ torch::Tensor Model::layer_forward(size_t i, const torch::Tensor& hidden, const 
   }
   if (checkpoint_layers && torch::GradMode::is_enabled() && !cache) {
     auto params = layer_trainable_tensors(i);
-    return CheckpointedLayer::apply(hidden, params, this, static_cast<int64_t>(i), &pos)[0];
+    // As a TensorList each parameter counts as one input of the node (a
+    // std::vector would count as a single non-tensor argument).
+    return CheckpointedLayer::apply(hidden, at::TensorList(params), this, static_cast<int64_t>(i), &pos)[0];
   }
   return decoder_layer(layers.at(i), config, hidden, pos, cache, i, fused_attention);
 }

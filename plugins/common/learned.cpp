@@ -1,5 +1,6 @@
 #include "plugins/common/learned.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "core/error.h"
@@ -94,6 +95,8 @@ void record_training(RunOutput& out, const std::string& method, const TrainResul
     out.metrics[method + ".loss_first"] = r.losses.front();
     out.metrics[method + ".loss_last"] = r.losses.back();
   }
+  if (std::isfinite(r.probe_before)) out.metrics[method + ".probe_loss_before"] = r.probe_before;
+  if (std::isfinite(r.probe_after)) out.metrics[method + ".probe_loss_after"] = r.probe_after;
   out.metrics[method + ".steps_run"] = double(r.steps_run);
   out.metrics[method + ".resumed_at"] = double(r.resumed_at);
   out.timing[method + ".train"] = r.seconds;

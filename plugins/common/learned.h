@@ -55,7 +55,8 @@ torch::Tensor training_batch(const torch::Tensor& windows, int64_t batch, int64_
 torch::Tensor next_token_loss(const Model& model, const torch::Tensor& ids);
 
 // Writes the training into the run: <method>.loss per step (and each term),
-// <method>.loss_first / loss_last / steps_run / resumed_at, timing and the cache key.
+// <method>.loss_first / loss_last / probe_loss_before / probe_loss_after /
+// steps_run / resumed_at, timing and the cache key.
 void record_training(RunOutput& out, const std::string& method, const TrainResult& r, const TransformCache& cache);
 
 // The schema entries of the training loop: steps, lr, schedule, batch, checkpoint_layers.
