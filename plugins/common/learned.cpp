@@ -88,6 +88,14 @@ torch::Tensor next_token_loss(const Model& model, const torch::Tensor& ids) {
                                               on.narrow(1, 1, on.size(1) - 1).reshape({-1}));
 }
 
+double held_loss(const Model& model, const torch::Tensor& windows, int64_t batch) {
+  torch::NoGradGuard no_grad;
+  const int64_t n = std::min<int64_t>(4, (windows.size(0) + batch - 1) / batch);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += next_token_loss(model, training_batch(windows, batch, i)).item<double>();
+  return sum / double(n);
+}
+
 void record_training(RunOutput& out, const std::string& method, const TrainResult& r, const TransformCache& cache) {
   out.arrays[method + ".loss"] = r.losses;
   for (const auto& [k, v] : r.terms) out.arrays[method + "." + k] = v;

@@ -53,6 +53,9 @@ torch::Tensor training_batch(const torch::Tensor& windows, int64_t batch, int64_
 
 // Next-token cross-entropy of ids under model (mean over positions).
 torch::Tensor next_token_loss(const Model& model, const torch::Tensor& ids);
+// Mean loss over the first (up to) four batches of the windows, without grad:
+// TrainOptions::probe for these methods (the same windows before and after).
+double held_loss(const Model& model, const torch::Tensor& windows, int64_t batch);
 
 // Writes the training into the run: <method>.loss per step (and each term),
 // <method>.loss_first / loss_last / probe_loss_before / probe_loss_after /

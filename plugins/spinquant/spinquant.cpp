@@ -124,10 +124,7 @@ class SpinQuant : public Method {
     o.checkpoint_path = cache.partial_path;
     o.fingerprint = cache.key;
     auto loss_at = [&](int64_t step) { return StepLoss{next_token_loss(model, training_batch(windows, batch, step)), {}}; };
-    o.probe = [&] {
-      torch::NoGradGuard no_grad;
-      return next_token_loss(model, training_batch(windows, batch, 0)).item<double>();
-    };
+    o.probe = [&] { return held_loss(model, windows, batch); };
     TrainResult r;
     try {
       r = train(optimizer, loss_at, o);

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/engine/execute.h"
 #include "core/engine/workspace.h"
 #include "core/model/generate.h"
 #include "core/model/tokenizer.h"
@@ -17,14 +18,15 @@ namespace {
 
 const char* kText = "Die Katze schläft auf dem Sofa, while the dog waits by the door.";
 
-double in_memory_logprob(const std::string& model_dir, const std::string& dir) {
+// The pipeline `methods` (YAML list items) applied in memory, as a run would.
+double in_memory_logprob(const std::string& model_dir, const std::string& dir, const std::string& methods,
+                         const std::string& extra = "") {
   const std::string study = dir + "/s.yaml";
-  test::write_file(study, "model: {path: " + model_dir + "}\noutput: " + dir +
-                              "/r.h5\nmethod:\n  - quarot\n  - rtn: {w_bits: 4, a_bits: 4, a_sym: true, kv_bits: 4}\n");
+  test::write_file(study, "model: {path: " + model_dir + "}\noutput: " + dir + "/r.h5\n" + extra + "method:\n" + methods);
   Study s = load_study(study, {});
   Workspace ws(s.runs.at(0));
   RunOutput out;
-  for (const Step& step : s.runs[0].methods) Registry::instance().method(step.plugin).create(step.params)->apply(ws, out);
+  apply_methods(ws, out);
   torch::NoGradGuard no_grad;
   return token_logprobs(ws.model(), Tokenizer::load(model_dir)->encode(kText)).sum().item<double>();
 }
@@ -44,7 +46,8 @@ TEST(QuantizeCli, SavedCheckpointScoresAsTheInMemoryPipeline) {
   const nlohmann::json description = nlohmann::json::parse(test::read_file(out + "/qlab_quant.json"));
   EXPECT_NE(description.dump().find("\"bits\":4"), std::string::npos) << description.dump();
 
-  const double expected = in_memory_logprob(model, dir);
+  const double expected =
+      in_memory_logprob(model, dir, "  - quarot\n  - rtn: {w_bits: 4, a_bits: 4, a_sym: true, kv_bits: 4}\n");
   const double got = scored(out);
   EXPECT_NEAR(got, expected, 1e-4 * std::abs(expected));
   // The same weights without the online Hadamards and quantizers compute
@@ -53,6 +56,31 @@ TEST(QuantizeCli, SavedCheckpointScoresAsTheInMemoryPipeline) {
   EXPECT_GT(std::abs(scored(out) - expected), 1e-3);
   // And the unquantized model differs from both.
   EXPECT_GT(std::abs(scored(model) - expected), 1e-3);
+}
+
+TEST(QuantizeCli, LearnedRotationsReloadAndScoreAsInMemory) {
+  // SpinQuant's learned R1/R2 are baked into the weights; its online R3/R4
+  // and the quantizers come back from the saved op records.
+  const std::string model = test::fixtures() + "/golden/llama2";
+  const std::string dir = test::temp_dir("quantize_learned"), out = dir + "/q", text = dir + "/calib.txt";
+  std::string calib;
+  for (int i = 0; i < 40; ++i) calib += std::string(kText) + " " + std::to_string(i) + "\n";
+  test::write_file(text, calib);
+  auto r = test::run_qlab({"quantize", model, "--method", "spinquant,rtn", "--calibration", text, "--set",
+                           "spinquant.nsamples=8", "--set", "spinquant.seqlen=32", "--set", "spinquant.batch=2", "--set",
+                           "spinquant.steps=5", "--set", "rtn.a_bits=4", "--set", "rtn.kv_bits=4", "--out", out},
+                          dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const double expected = in_memory_logprob(
+      model, dir,
+      "  - spinquant: {dataset: calibration, nsamples: 8, seqlen: 32, batch: 2, steps: 5}\n"
+      "  - rtn: {a_bits: 4, kv_bits: 4}\n",
+      "datasets:\n  calibration: {text: {path: " + text + "}}\n");
+  const double got = scored(out);
+  EXPECT_NEAR(got, expected, 1e-4 * std::abs(expected));
+  EXPECT_GT(std::abs(scored(model) - expected), 1e-3);
+  const std::string description = test::read_file(out + "/qlab_quant.json");
+  EXPECT_NE(description.find("\"site\": \"layers.0.down.in\""), std::string::npos) << description;
 }
 
 TEST(QuantizeCli, BadArgumentsAreUsageErrors) {

@@ -40,7 +40,10 @@ TEST_P(Invariance, RotatedModelComputesTheSameFunction) {
   fuse_norms(m, /*subtract_embedding_mean=*/false);
   EXPECT_LT(max_rel_diff(logprobs(m, ids), before), 1e-4) << "after fusing norms";
   attach_residual_rotation(m, shared_basis(random_orthogonal(m.config.hidden_size, 7), m.layers.size()), "test");
-  attach_value_rotation(m, std::vector<torch::Tensor>(m.layers.size(), hadamard_matrix(m.config.head_dim)), "test");
+  // A different R2 in every layer, as SpinQuant learns them.
+  std::vector<torch::Tensor> r2;
+  for (size_t i = 0; i < m.layers.size(); ++i) r2.push_back(random_orthogonal(m.config.head_dim, 20 + i));
+  attach_value_rotation(m, r2, "test");
   OnlineSpec spec;
   spec.down_hadamard = spec.qk_hadamard = spec.o_hadamard = true;
   attach_online_hadamard_weights(m, spec, "test");
@@ -68,6 +71,30 @@ TEST_P(Invariance, MissingOnlineHadamardBreaksInvariance) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, Invariance, ::testing::Values("llama3", "llama2", "qwen2", "mistral"));
+
+TEST(Rotation, BakedWeightsAreTheDirectFloat64Products) {
+  // Attach-then-bake computes what fusing by hand computes: W_q diag(g) Q,
+  // Q^T W_o (then per-head H on its columns), E Q, in float64, cast once.
+  Model m = Model::load(test::fixtures() + "/golden/qwen2", torch::kCPU, torch::kFloat32);
+  Model original = copy_model(m);
+  const auto Q = random_orthogonal(m.config.hidden_size, 8), H = random_orthogonal(m.config.head_dim, 9);
+  fuse_norms(m, false);
+  attach_residual_rotation(m, shared_basis(Q, m.layers.size()), "test");
+  attach_value_rotation(m, std::vector<torch::Tensor>(m.layers.size(), H), "test");
+  m.bake();
+  auto d = [](const torch::Tensor& t) { return t.to(torch::kFloat64); };
+  const Layer& l = original.layers[1];
+  auto q = (d(l.q.weight) * d(l.input_norm).unsqueeze(0)).matmul(Q).to(torch::kFloat32);
+  EXPECT_TRUE(torch::equal(m.layers[1].q.weight, q));
+  auto o = Q.t().matmul(d(l.o.weight));
+  const int64_t hd = m.config.head_dim;
+  o = torch::matmul(o.view({o.size(0), -1, hd}), H).reshape({o.size(0), -1}).to(torch::kFloat32);
+  EXPECT_TRUE(torch::allclose(m.layers[1].o.weight, o, 0, 1e-7));
+  auto bv = d(l.v.bias).view({-1, hd}).matmul(H).reshape({-1}).to(torch::kFloat32);
+  EXPECT_TRUE(torch::allclose(m.layers[1].v.bias, bv, 0, 1e-7));
+  EXPECT_TRUE(torch::equal(m.embed.weight, d(original.embed.weight).matmul(Q).to(torch::kFloat32)));
+  EXPECT_TRUE(m.layers[1].q.weight_ops.empty());
+}
 
 TEST(Rotation, EmbeddingMeanSubtractionIsNotExactlyInvariant) {
   Model m = Model::load(test::fixtures() + "/golden/llama2", torch::kCPU, torch::kFloat32);
