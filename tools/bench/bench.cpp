@@ -8,11 +8,16 @@
 //                       [--memory-fraction F]
 //   qlab_bench generate [--shape llama2-7b] [--prompts 520] [--prompt-len 40] [--new 512] [--batch 64]
 //                       (AdvBench-sized refusal evaluation: every row generates all --new tokens)
+//   qlab_bench spinquant [--shape llama2-7b] [--batch 8] [--seqlen 2048] [--steps 3]
+//                        [--rotation float64|float32|tf32] [--quant 1]
+//                        (one SpinQuant training step: R1 + per-layer R2 as weight ops,
+//                         W16A4KV4 fake quantizers, per-layer recomputation; with its breakdown)
 #include <torch/torch.h>
 #if QLAB_BENCH_CUDA   // set by CMake when LibTorch has CUDA (Debian's is CPU-only)
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -21,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "core/learn/stiefel.h"
 #include "core/model/generate.h"
 #include "core/model/model.h"
 #include "core/quant/hadamard.h"
@@ -190,6 +196,7 @@ int bench_pipeline(const std::map<std::string, std::string>& a) {
   stages.push_back({"random init", now() - t0});
   reset_peak(dev);
   t0 = now();
+  const bool gptq = get(a, "gptq", "1") == "1";
   fuse_norms(m, true);
   attach_residual_rotation(m, shared_basis(random_hadamard_matrix(cfg.hidden_size, 0), m.layers.size()), "quarot");
   attach_value_rotation(m, std::vector<torch::Tensor>(m.layers.size(), hadamard_matrix(cfg.head_dim)), "quarot");
@@ -199,15 +206,17 @@ int bench_pipeline(const std::map<std::string, std::string>& a) {
   m.bake();
   attach_online_hadamards(m, s, "quarot");
   sync(dev);
-  stages.push_back({"quarot rotate + fuse (float64)", now() - t0});
+  stages.push_back({"quarot attach + bake (float64)", now() - t0});
   t0 = now();
   QuantConfig w;
   w.bits = 4, w.symmetric = true, w.granularity = Granularity::PerChannel, w.clip_search = true;
   auto calib = torch::randint(cfg.vocab_size, {n, T}, torch::kLong);
   GptqRunOptions opt;
-  quantize_weights_gptq(m, w, calib, opt);
-  sync(dev);
-  stages.push_back({"gptq (" + std::to_string(cfg.num_layers) + " layers, " + std::to_string(n) + "x" + std::to_string(T) + ")", now() - t0});
+  if (gptq) {
+    quantize_weights_gptq(m, w, calib, opt);
+    sync(dev);
+    stages.push_back({"gptq (" + std::to_string(cfg.num_layers) + " layers, " + std::to_string(n) + "x" + std::to_string(T) + ")", now() - t0});
+  }
   std::printf("| stage | seconds |\n|---|---|\n");
   for (auto& [name, secs] : stages) std::printf("| %s | %.1f |\n", name.c_str(), secs);
   std::printf("\npeak GPU memory: %.1f GiB%s\n", peak_gib(dev), offload ? " (layers offloaded to CPU)" : "");
@@ -249,11 +258,98 @@ int bench_generate(const std::map<std::string, std::string>& a) {
   return 0;
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// One SpinQuant step as plugins/spinquant trains it, timed in its parts:
+// applying the rotations to every weight (the weight ops alone), the forward
+// to the loss, the backward (which recomputes each layer), the Cayley step.
+int bench_spinquant(const std::map<std::string, std::string>& a) {
+  auto dev = torch::Device(get(a, "device", torch::cuda::is_available() ? "cuda:0" : "cpu"));
+  auto cfg = shape(get(a, "shape", "llama2-7b"));
+  const int64_t B = std::stoll(get(a, "batch", "8")), T = std::stoll(get(a, "seqlen", "2048"));
+  const int64_t steps = std::stoll(get(a, "steps", "3"));
+  if (auto l = std::stoll(get(a, "layers", "0")); l > 0) cfg.num_layers = l;
+  const std::string rot = get(a, "rotation", "float64");
+  const bool quant = get(a, "quant", "1") == "1";
+#if QLAB_BENCH_CUDA
+  at::globalContext().setAllowTF32CuBLAS(rot == "tf32");
+#endif
+  const auto rdt = rot == "float64" ? torch::kFloat64 : torch::kFloat32;
+  Model m = random_device_model(cfg, dev, torch::kBFloat16, false);
+  OnlineSpec spec;
+  spec.down_hadamard = spec.qk_hadamard = true;
+  {
+    torch::NoGradGuard ng;
+    fuse_norms(m, true);
+    attach_online_hadamard_weights(m, spec, "bench");
+    m.bake();
+  }
+  attach_online_hadamards(m, spec, "bench");
+  auto o = torch::TensorOptions().device(dev).dtype(rdt);
+  auto r1 = random_hadamard_matrix(cfg.hidden_size, 0).to(o).requires_grad_(true);
+  std::vector<torch::Tensor> r2, params = {r1};
+  for (int64_t i = 0; i < cfg.num_layers; ++i) r2.push_back(random_hadamard_matrix(cfg.head_dim, i + 1).to(o).requires_grad_(true));
+  params.insert(params.end(), r2.begin(), r2.end());
+  attach_residual_rotation(m, shared_basis(r1, m.layers.size()), "learn");
+  attach_value_rotation(m, r2, "learn");
+  if (quant) {
+    OnlineSpec q;   // W16A4KV4 as SpinQuant learns before GPTQ: asymmetric, unclipped
+    q.act.bits = 4, q.act.symmetric = false, q.act.granularity = Granularity::PerToken;
+    q.o_act = q.down_act = q.act;
+    q.o_act.granularity = Granularity::PerGroup, q.o_act.groupsize = cfg.head_dim;
+    q.k = q.act;
+    q.v = q.k;
+    attach_quantizers(m, q);
+  }
+  for (auto& [name, lin] : m.all_linears()) lin->transform_dtype = rdt;
+  m.checkpoint_layers = true;
+  CayleySGD opt(params, 1.5);
+  auto ids = torch::randint(cfg.vocab_size, {B, T}, torch::TensorOptions().dtype(torch::kLong).device(dev));
+  std::vector<double> t_rot, t_fwd, t_bwd, t_opt, t_step;
+  reset_peak(dev);
+  for (int64_t s = 0; s <= steps; ++s) {   // step 0 is the warm-up
+    sync(dev);
+    double t0 = now();
+    {
+      torch::NoGradGuard ng;
+      for (auto& [name, lin] : m.all_linears()) lin->effective();
+    }
+    sync(dev);
+    double t1 = now();
+    opt.zero_grad();
+    auto logits = m.forward(ids);
+    const int64_t V = logits.size(-1);
+    auto loss = torch::nn::functional::cross_entropy(logits.narrow(1, 0, T - 1).reshape({-1, V}),
+                                                     ids.narrow(1, 1, T - 1).reshape({-1}));
+    sync(dev);
+    double t2 = now();
+    loss.backward();
+    sync(dev);
+    double t3 = now();
+    opt.step();
+    sync(dev);
+    double t4 = now();
+    std::fprintf(stderr, "step %ld: loss %.4f, %.2f s\n", long(s), loss.item<double>(), t4 - t1);
+    if (s == 0) continue;
+    t_rot.push_back(t1 - t0), t_fwd.push_back(t2 - t1), t_bwd.push_back(t3 - t2), t_opt.push_back(t4 - t3);
+    t_step.push_back(t4 - t1);
+  }
+  std::printf("| rotations | quantizers | step s | rotations alone s | forward s | backward s | optimiser s | tokens/s | peak GiB | 100 steps min |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("| %s | %s | %.2f | %.2f | %.2f | %.2f | %.3f | %.0f | %.1f | %.1f |\n", rot.c_str(), quant ? "A4KV4" : "off",
+              median(t_step), median(t_rot), median(t_fwd), median(t_bwd), median(t_opt), double(B * T) / median(t_step),
+              peak_gib(dev), median(t_step) * 100 / 60);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: qlab_bench forward|pipeline|generate [--key value ...]\n";
+    std::cerr << "usage: qlab_bench forward|pipeline|generate|spinquant [--key value ...]\n";
     return 2;
   }
   std::string what = argv[1];
@@ -261,6 +357,7 @@ int main(int argc, char** argv) {
   if (what == "forward") return bench_forward(args);
   if (what == "pipeline") return bench_pipeline(args);
   if (what == "generate") return bench_generate(args);
+  if (what == "spinquant") return bench_spinquant(args);
   std::cerr << "unknown benchmark " << what << "\n";
   return 2;
 }
