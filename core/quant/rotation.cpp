@@ -23,6 +23,21 @@ void untie_lm_head(Model& model) {
 torch::Tensor in(const torch::Tensor& M, const Affine& a, torch::ScalarType dt) {
   return M.to(a.weight.device(), dt);
 }
+// The matrices on the model's device, each distinct one moved once: baking a
+// 7B model otherwise copies a 4096 x 4096 float64 matrix to the GPU per linear.
+// Tensors already there (learned ones) stay the same objects.
+struct OnDevice {
+  torch::Device device;
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> moved;
+  torch::Tensor operator()(const torch::Tensor& t) {
+    if (t.device() == device) return t;
+    for (const auto& [from, to] : moved)
+      if (from.is_same(t)) return to;
+    moved.emplace_back(t, t.to(device));
+    return moved.back().second;
+  }
+};
+
 }  // namespace
 
 WeightOp rotate_in(const torch::Tensor& M, const std::string& tag) {
@@ -58,10 +73,13 @@ ResidualBases shared_basis(const torch::Tensor& Q, size_t layers) {
   return {std::vector<torch::Tensor>(layers, Q), std::vector<torch::Tensor>(layers, Q), Q};
 }
 
-void attach_residual_rotation(Model& model, const ResidualBases& b, const std::string& tag) {
+void attach_residual_rotation(Model& model, const ResidualBases& given, const std::string& tag) {
   const size_t L = model.layers.size();
-  if (b.attn_in.size() != L || b.mlp_in.size() != L || !b.head.defined())
+  if (given.attn_in.size() != L || given.mlp_in.size() != L || !given.head.defined())
     throw std::invalid_argument("attach_residual_rotation: one attention and one MLP basis per layer, and a head basis");
+  OnDevice on{model.device, {}};
+  ResidualBases b{{}, {}, on(given.head)};
+  for (size_t i = 0; i < L; ++i) b.attn_in.push_back(on(given.attn_in[i])), b.mlp_in.push_back(on(given.mlp_in[i]));
   untie_lm_head(model);
   model.embed.weight_ops.push_back(rotate_in(b.attn_in[0], tag));
   for (size_t i = 0; i < L; ++i) {
@@ -79,8 +97,9 @@ void attach_value_rotation(Model& model, const std::vector<torch::Tensor>& per_l
   const int64_t hd = model.config.head_dim;
   if (per_layer.size() != model.layers.size())
     throw std::invalid_argument("attach_value_rotation: one matrix per layer");
+  OnDevice on{model.device, {}};
   for (size_t i = 0; i < model.layers.size(); ++i) {
-    const torch::Tensor H = per_layer[i];
+    const torch::Tensor H = on(per_layer[i]);
     Layer& l = model.layers[i];
     // v_proj output per head: v_h H  =>  rows of head block: W_h <- H^T W_h, b_h <- b_h H.
     l.v.weight_ops.push_back({"rotate_heads_out", tag, {H}, [H, hd](const Affine& a, torch::ScalarType dt) {
