@@ -86,9 +86,10 @@ Model& Workspace::load_model(const char* section, std::unique_ptr<Model>& slot) 
   return *slot;
 }
 
-const Model& Workspace::reference_model() {
-  if (!reference_) reference_ = pristine("model");
-  return *reference_;
+const Model& Workspace::reference_model(const char* section) {
+  auto& ref = references_[section];
+  if (!ref) ref = pristine(section);
+  return *ref;
 }
 
 Model& Workspace::model() { return load_model("model", model_); }

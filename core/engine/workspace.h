@@ -37,9 +37,9 @@ class Workspace {
   // The study's `base_model:` (the pre-trained model AAQ pushes away from),
   // in its own dtype and device when its section names them (else the model's).
   Model& base_model();
-  // The pristine `model:` as loaded, shared and never copied: a read-only
-  // reference (a teacher's logits, the full-precision distribution).
-  const Model& reference_model();
+  // The pristine `model:` (or `base_model:`) as loaded, shared and never
+  // copied: a read-only reference (a teacher's logits, a frozen base).
+  const Model& reference_model(const char* section = "model");
 
   // Which method step is being applied (set by apply_methods), and the step
   // after it, if any: a learned method trains against the quantizers of the
@@ -71,7 +71,7 @@ class Workspace {
   torch::Device device_ = torch::kCPU;
   torch::ScalarType dtype_ = torch::kFloat32;
   std::unique_ptr<Model> model_, base_model_;
-  std::shared_ptr<const Model> reference_;
+  std::map<std::string, std::shared_ptr<const Model>> references_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::map<std::string, Dataset> datasets_;
   nlohmann::json quant_record_ = nlohmann::json::array();

@@ -93,7 +93,8 @@ TrainResult train(StiefelOptimizer& opt, const std::function<StepLoss(int64_t)>&
     StepLoss s = loss_at(step);
     const double loss = s.loss.item<double>();
     const double first = r.losses.empty() ? loss : r.losses.front();
-    if (!std::isfinite(loss) || loss > o.divergence_factor * std::abs(first))
+    // |loss|: a contrastive loss (AAQ's) diverges toward minus infinity.
+    if (!std::isfinite(loss) || std::abs(loss) > o.divergence_factor * std::max(std::abs(first), 1e-3))
       throw std::runtime_error(o.label + ": loss became " + std::to_string(loss) + " at step " + std::to_string(step + 1) +
                                "/" + std::to_string(o.steps) + " (first " + std::to_string(first) + ", lr " +
                                std::to_string(opt.lr()) + "): stopped; lower the learning rate");

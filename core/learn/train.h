@@ -23,7 +23,8 @@ struct TrainOptions {
   double lr = 1.0;
   std::string schedule = "cosine";   // cosine (to 0) | linear (to 0) | constant
   int64_t tokens_per_step = 0;       // for tokens/s
-  // A loss above divergence_factor times the first step's (or not finite) stops the run.
+  // A loss whose magnitude exceeds divergence_factor times the first step's (or
+  // not finite) stops the run.
   double divergence_factor = 100.0;
   // Partial state, written every checkpoint_every steps and when stopped;
   // "" keeps none. A file there whose fingerprint matches is resumed from.

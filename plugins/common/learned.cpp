@@ -51,6 +51,7 @@ TransformCache transform_cache(Workspace& ws, const Params& p, const std::string
       e << YAML::Key << "dataset" << YAML::Value << d->second.plugin << YAML::Key << "dataset_params" << YAML::Value
         << d->second.params.node();
   }
+  if (run.config["base_model"]) e << YAML::Key << "base_model" << YAML::Value << run.config["base_model"];
   if (run.config["data_root"]) e << YAML::Key << "data_root" << YAML::Value << run.config["data_root"];
   e << YAML::Key << "seed" << YAML::Value << run.seed << YAML::Key << "method" << YAML::Value << method
     << YAML::Key << "params" << YAML::Value << p.node();
@@ -88,11 +89,11 @@ torch::Tensor next_token_loss(const Model& model, const torch::Tensor& ids) {
                                               on.narrow(1, 1, on.size(1) - 1).reshape({-1}));
 }
 
-double held_loss(const Model& model, const torch::Tensor& windows, int64_t batch) {
+double held_loss(const torch::Tensor& windows, int64_t batch, const std::function<torch::Tensor(const torch::Tensor&)>& loss) {
   torch::NoGradGuard no_grad;
   const int64_t n = std::min<int64_t>(4, (windows.size(0) + batch - 1) / batch);
   double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += next_token_loss(model, training_batch(windows, batch, i)).item<double>();
+  for (int64_t i = 0; i < n; ++i) sum += loss(training_batch(windows, batch, i)).item<double>();
   return sum / double(n);
 }
 

@@ -35,7 +35,7 @@ void check_followed_by_quantizer(Workspace& ws, const std::string& method);
 void attach_learning_quantizers(Model& model, const LearningQuantizers& q);
 
 // Learned transforms by the hash of everything their learning depended on:
-// the model section, the calibration data set (and data_root), the seed, this
+// the model section (and base_model's), the calibration data set (and data_root), the seed, this
 // step's parameters and the quantizers it learns against (not the rest of the
 // following step: a sweep over GPTQ's bit-width reuses one training). Files live
 // in the run's cache_dir as <key>.safetensors; a training in progress keeps
@@ -53,9 +53,10 @@ torch::Tensor training_batch(const torch::Tensor& windows, int64_t batch, int64_
 
 // Next-token cross-entropy of ids under model (mean over positions).
 torch::Tensor next_token_loss(const Model& model, const torch::Tensor& ids);
-// Mean loss over the first (up to) four batches of the windows, without grad:
-// TrainOptions::probe for these methods (the same windows before and after).
-double held_loss(const Model& model, const torch::Tensor& windows, int64_t batch);
+// Mean of loss(batch) over the first (up to) four batches of the windows,
+// without grad: TrainOptions::probe for these methods (the same windows
+// before and after training).
+double held_loss(const torch::Tensor& windows, int64_t batch, const std::function<torch::Tensor(const torch::Tensor&)>& loss);
 
 // Writes the training into the run: <method>.loss per step (and each term),
 // <method>.loss_first / loss_last / probe_loss_before / probe_loss_after /

@@ -17,6 +17,7 @@
 #include "core/model/checkpoint.h"
 #include "core/runner.h"
 #include "core/store.h"
+#include "stories.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -24,28 +25,7 @@ namespace fs = std::filesystem;
 namespace qlab {
 namespace {
 
-const std::string& stories_model() {
-  static const std::string dir = [] {
-    std::string d = test::temp_dir("stories") + "/stories260K-hf", data = test::shared_data() + "/stories260K";
-    auto r = test::run_qlab({"convert", "--from", "llama2c", data + "/stories260K.bin", "--tokenizer",
-                             data + "/tok512.model", "--out", d});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return d;
-  }();
-  return dir;
-}
-
-// A study over `pipelines` (YAML flow lists), perplexity on the story text
-// the calibration also reads (the only text of this model's domain here).
-std::string write_study(const std::string& dir, const std::vector<std::string>& pipelines) {
-  std::string text = "name: sq\noutput: " + dir + "/sq.h5\nmodel: {path: " + stories_model() +
-                     "}\ndatasets:\n  stories: {text: {path: " + test::source_dir() +
-                     "/experiments/data/stories_eval.txt}}\nmethod: []\nevaluators:\n"
-                     "  - perplexity: {dataset: stories, seqlen: 512}\nsweep:\n  grid:\n    method:\n";
-  for (const auto& p : pipelines) text += "      - " + p + "\n";
-  test::write_file(dir + "/sq.yaml", text);
-  return dir + "/sq.yaml";
-}
+using test::write_study;
 
 const std::string kLearn = "{spinquant: {dataset: stories, nsamples: 32, seqlen: 64, batch: 4, steps: STEPS}}";
 const std::string kRtn = "{rtn: {w_bits: 4, a_bits: 4, kv_bits: 4}}";

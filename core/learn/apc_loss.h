@@ -1,0 +1,34 @@
+// AAQ's Alignment-Preserving Contrastive loss (Wee et al., 2025) on the
+// next-token distributions at every position: pull the quantized model p_Q
+// toward the aligned model p_FT on the tokens p_FT finds likely, push it away
+// from the pre-trained base p_PT on the tokens where the two differ most:
+//   S_top  = the k_pull most likely tokens under p_FT
+//   S_diff = the k_push tokens of largest |p_FT - p_PT| (or |logit_FT - logit_PT|)
+//   L = KL(p_FT || p_Q on S_top) - alpha KL(p_PT || p_Q on S_diff), mean over positions,
+// each distribution renormalised over its subset (the paper). The authors'
+// code differs in three ways, each a switch here: k_pull 1000, the push set
+// chosen on logits, no renormalisation (then the subset sums of raw p and q).
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+
+namespace qlab {
+
+struct ApcOptions {
+  int64_t k_pull = 500, k_push = 500;
+  double alpha = 0.75;
+  bool renormalise = true;
+  bool push_on_logits = false;   // false: |p_FT - p_PT| (paper); true: |logit difference| (code)
+};
+
+struct ApcTerms {
+  torch::Tensor loss, pull, push;   // scalars; loss = pull - alpha * push
+};
+
+// logits [..., V] (any float dtype; computed in float32); q carries the grad,
+// ft and pt are constants.
+ApcTerms apc_loss(const torch::Tensor& logits_q, const torch::Tensor& logits_ft, const torch::Tensor& logits_pt,
+                  const ApcOptions& options);
+
+}  // namespace qlab
