@@ -53,3 +53,48 @@ INSTANTIATE_TEST_SUITE_P(Tables, Experiments, ::testing::Values("quarot_table", 
 
 }  // namespace
 }  // namespace qlab
+
+namespace qlab {
+namespace {
+
+TEST(StudyFiles, SpinQuantTableLearnsAgainstEachRowsQuantizers) {
+  Study s = load_study(test::source_dir() + "/experiments/spinquant_table.yaml",
+                       {"model.path=" + test::fixtures() + "/golden/llama2", "data_root=/data/wikitext-2-raw"});
+  ASSERT_EQ(s.runs.size(), 6u);
+  for (const RunSpec& r : s.runs) {
+    ASSERT_EQ(r.methods.size(), 2u);
+    EXPECT_EQ(r.methods[0].plugin, "spinquant");
+    EXPECT_DOUBLE_EQ(r.methods[0].params.get_float("lr"), 1.5);
+    EXPECT_EQ(r.methods[0].params.get_int("steps"), 100);
+    EXPECT_EQ(r.methods[0].params.get_int("batch"), 8);
+    EXPECT_EQ(r.methods[0].params.get_int("nsamples"), 800);
+    const Step& q = r.methods[1];
+    const std::string p = r.config["tags"]["precision"].Scalar();
+    EXPECT_EQ(q.params.get_int("a_bits"), p == "W4A16" ? 16 : 4) << p;
+    EXPECT_EQ(q.params.get_int("kv_bits"), p == "W4A4KV4" ? 4 : 16) << p;
+    if (p != "W4A16") EXPECT_TRUE(q.params.get_bool("o_per_head")) << p;
+  }
+}
+
+TEST(StudyFiles, AaqTableComparesFourPipelinesOnOnePair) {
+  Study s = load_study(test::source_dir() + "/experiments/aaq_table.yaml",
+                       {"model.path=" + test::fixtures() + "/golden/llama2",
+                        "base_model.path=" + test::fixtures() + "/golden/llama2", "data_root=/data"});
+  ASSERT_EQ(s.runs.size(), 4u);
+  std::set<std::string> methods;
+  for (const RunSpec& r : s.runs) {
+    methods.insert(r.axes.at("method"));
+    EXPECT_EQ(r.evaluators.size(), 3u);
+    for (const Step& step : r.methods)
+      if (step.plugin == "aaq") {
+        EXPECT_DOUBLE_EQ(step.params.get_float("alpha"), 0.75);
+        EXPECT_EQ(step.params.get_int("k_pull"), 500);
+        EXPECT_TRUE(step.params.get_bool("renormalise"));
+        EXPECT_EQ(step.params.get_int("batch"), 4);
+      }
+  }
+  EXPECT_EQ(methods, (std::set<std::string>{"none", "quarot+gptq", "spinquant+gptq", "aaq+gptq"}));
+}
+
+}  // namespace
+}  // namespace qlab
