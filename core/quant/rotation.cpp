@@ -116,4 +116,14 @@ void attach_value_rotation(Model& model, const std::vector<torch::Tensor>& per_l
   }
 }
 
+LowRankTransition approximate_transition(const torch::Tensor& T, int64_t rank) {
+  auto t = T.detach().to(torch::kFloat64);
+  const int64_t d = t.size(0), r = std::max<int64_t>(0, std::min(rank, d));
+  auto I = torch::eye(d, t.options());
+  auto U = std::get<0>(at::linalg_svd(t - I, /*full_matrices=*/false)).narrow(1, 0, r).contiguous();
+  auto sub = at::linalg_svd(U.t().matmul(t).matmul(U), /*full_matrices=*/false);
+  auto D = (std::get<0>(sub).matmul(std::get<2>(sub)) - torch::eye(r, t.options())).contiguous();
+  return {U, D, (I + U.matmul(D).matmul(U.t()) - t).norm().item<double>()};
+}
+
 }  // namespace qlab

@@ -47,6 +47,18 @@ void attach_residual_rotation(Model& model, const ResidualBases& bases, const st
 // per layer, applied to v_proj's output and undone at o_proj's input.
 void attach_value_rotation(Model& model, const std::vector<torch::Tensor>& per_layer, const std::string& tag);
 
+// ReSpinQuant's subspace approximation of an orthogonal transition T [d, d]:
+// U_r the top-r left singular vectors of T - I, R the orthogonal polar factor
+// of U_r^T T U_r, and T_hat = I + U_r (R - I) U_r^T, itself orthogonal; applied
+// online as x + ((x U) D) U^T with D = R - I (make_online_op's
+// "lowrank_residual"), 2 d r + r^2 multiply-adds a token. r >= d: T_hat = T.
+// float64; error = ||T_hat - T||_F.
+struct LowRankTransition {
+  torch::Tensor U, D;
+  double error = 0;
+};
+LowRankTransition approximate_transition(const torch::Tensor& T, int64_t rank);
+
 // The weight ops themselves, for methods that attach their own.
 WeightOp rotate_in(const torch::Tensor& M, const std::string& tag);    // W <- W M
 WeightOp rotate_out(const torch::Tensor& M, const std::string& tag);   // W <- M^T W, b <- b M

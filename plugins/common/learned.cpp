@@ -41,7 +41,8 @@ void attach_learning_quantizers(Model& model, const LearningQuantizers& q) {
     for (const auto& s : layer_linears()) (l.*s.member).weight_ops.push_back(op);
 }
 
-TransformCache transform_cache(Workspace& ws, const Params& p, const std::string& method, const LearningQuantizers& q) {
+TransformCache transform_cache(Workspace& ws, const Params& p, const std::string& method, const LearningQuantizers& q,
+                               const std::vector<std::string>& not_learned) {
   const RunSpec& run = ws.run();
   YAML::Emitter e;
   e << YAML::BeginMap << YAML::Key << "model" << YAML::Value << run.config["model"];
@@ -53,8 +54,10 @@ TransformCache transform_cache(Workspace& ws, const Params& p, const std::string
   }
   if (run.config["base_model"]) e << YAML::Key << "base_model" << YAML::Value << run.config["base_model"];
   if (run.config["data_root"]) e << YAML::Key << "data_root" << YAML::Value << run.config["data_root"];
+  YAML::Node learned = YAML::Clone(p.node());
+  for (const auto& k : not_learned) learned.remove(k);
   e << YAML::Key << "seed" << YAML::Value << run.seed << YAML::Key << "method" << YAML::Value << method
-    << YAML::Key << "params" << YAML::Value << p.node();
+    << YAML::Key << "params" << YAML::Value << learned;
   e << YAML::Key << "quantizers" << YAML::Value << q.online.to_json().dump() << YAML::Key << "weights" << YAML::Value
     << q.weights.describe() << YAML::EndMap;
   TransformCache c;

@@ -37,7 +37,8 @@ void attach_learning_quantizers(Model& model, const LearningQuantizers& q);
 // Learned transforms by the hash of everything their learning depended on:
 // the model section (and base_model's), the calibration data set (and data_root), the seed, this
 // step's parameters and the quantizers it learns against (not the rest of the
-// following step: a sweep over GPTQ's bit-width reuses one training). Files live
+// following step: a sweep over GPTQ's bit-width reuses one training), less
+// the parameters named not_learned (used only afterwards). Files live
 // in the run's cache_dir as <key>.safetensors; a training in progress keeps
 // <key>.partial.safetensors beside it.
 struct TransformCache {
@@ -45,7 +46,8 @@ struct TransformCache {
   std::optional<std::map<std::string, torch::Tensor>> load() const;   // UsageError naming a corrupt file
   void store(const std::map<std::string, torch::Tensor>& tensors) const;
 };
-TransformCache transform_cache(Workspace& ws, const Params& p, const std::string& method, const LearningQuantizers& q);
+TransformCache transform_cache(Workspace& ws, const Params& p, const std::string& method, const LearningQuantizers& q,
+                               const std::vector<std::string>& not_learned = {});
 
 // Calibration windows for training: [nsamples, seqlen] and the [batch, seqlen]
 // ids of step i (consecutive windows, wrapping around).

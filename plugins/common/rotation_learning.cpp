@@ -40,19 +40,84 @@ void restore(std::map<std::string, torch::Tensor>& into, const std::map<std::str
   }
 }
 
-// Trains r1, r2 in place through the fake-quantized model.
+// The learned matrices. Shared (SpinQuant, AAQ): one R1 for every residual
+// segment. Layer-wise (ReSpinQuant): A_i entering layer i's attention, B_i
+// entering its MLP, A_L entering lm_head, all from the same Hadamard so that
+// every transition A_i^T B_i, B_i^T A_(i+1) starts as the identity.
+struct Rotations {
+  std::vector<torch::Tensor> attn_in, mlp_in, values;
+  torch::Tensor head;
+
+  Rotations(const ModelConfig& c, uint64_t seed, bool layerwise, torch::TensorOptions opts) {
+    const size_t L = size_t(c.num_layers);
+    torch::Tensor start = initial_rotation(c.hidden_size, seed).to(opts);
+    auto next = [&] { return layerwise ? start.clone() : start; };
+    for (size_t i = 0; i < L; ++i) attn_in.push_back(next()), mlp_in.push_back(next());
+    head = next();
+    for (size_t i = 0; i < L; ++i) values.push_back(random_hadamard_matrix(c.head_dim, seed + 1 + i).to(opts));
+  }
+  bool layerwise() const { return !attn_in[0].is_same(head); }
+  // Each distinct tensor under a stable name (the cache's and the optimiser's list).
+  std::map<std::string, torch::Tensor> named() const {
+    std::map<std::string, torch::Tensor> out;
+    if (!layerwise()) out["r1"] = head;
+    for (size_t i = 0; i < values.size(); ++i) {
+      out["r2." + std::to_string(i)] = values[i];
+      if (layerwise()) out["a." + std::to_string(i)] = attn_in[i], out["b." + std::to_string(i)] = mlp_in[i];
+    }
+    if (layerwise()) out["a." + std::to_string(values.size())] = head;
+    return out;
+  }
+  std::vector<torch::Tensor> params() const {
+    std::vector<torch::Tensor> out;
+    for (auto& [name, t] : named()) out.push_back(t);
+    return out;
+  }
+  ResidualBases bases() const { return {detached(attn_in), detached(mlp_in), head.detach()}; }
+  ResidualBases live_bases() const { return {attn_in, mlp_in, head}; }
+  static std::vector<torch::Tensor> detached(const std::vector<torch::Tensor>& v) {
+    std::vector<torch::Tensor> out;
+    for (auto& t : v) out.push_back(t.detach());
+    return out;
+  }
+  // The skip path's change of basis around layer i's attention and MLP.
+  torch::Tensor attn_transition(size_t i) const { return attn_in[i].t().matmul(mlp_in[i]); }
+  torch::Tensor mlp_transition(size_t i) const {
+    return mlp_in[i].t().matmul(i + 1 < attn_in.size() ? attn_in[i + 1] : head);
+  }
+};
+
+// While training, each transition is exact and dense, computed from the live
+// bases (their tensors listed, so that per-layer recomputation routes their
+// gradients); transient: never saved.
+OnlineOp dense_transition(const torch::Tensor& from, const torch::Tensor& to) {
+  OnlineOp op = transient_op("transition", [from, to](const torch::Tensor& x) {
+    return x.matmul(from.t().matmul(to).to(x.scalar_type()));
+  });
+  op.tag = "learn";
+  op.tensors = {{"from", from}, {"to", to}};
+  return op;
+}
+
+// Trains the rotations in place through the fake-quantized model.
 TrainResult train_rotations(Workspace& ws, const Params& p, const RotationLearning& how, const LearningQuantizers& q,
-                            const TransformCache& cache, torch::Tensor& r1, std::vector<torch::Tensor>& r2) {
+                            const TransformCache& cache, Rotations& rot) {
   Model& model = ws.model();
   torch::Tensor windows = calibration_windows(ws, p);
   const int64_t batch = p.get_int("batch");
-  std::vector<torch::Tensor> params = {r1.requires_grad_(true)};
-  for (auto& r : r2) params.push_back(r.requires_grad_(true));
+  std::vector<torch::Tensor> params = rot.params();
+  for (auto& t : params) t.requires_grad_(true);
 
-  attach_residual_rotation(model, shared_basis(r1, model.layers.size()), "learn");
-  attach_value_rotation(model, r2, "learn");
+  attach_residual_rotation(model, rot.live_bases(), "learn");
+  attach_value_rotation(model, rot.values, "learn");
+  if (rot.layerwise())
+    for (size_t i = 0; i < model.layers.size(); ++i) {
+      model.layers[i].attn_skip_ops.push_back(dense_transition(rot.attn_in[i], rot.mlp_in[i]));
+      model.layers[i].mlp_skip_ops.push_back(
+          dense_transition(rot.mlp_in[i], i + 1 < model.layers.size() ? rot.attn_in[i + 1] : rot.head));
+    }
   attach_learning_quantizers(model, q);
-  for (auto& [name, lin] : model.all_linears()) lin->transform_dtype = r1.scalar_type();
+  for (auto& [name, lin] : model.all_linears()) lin->transform_dtype = rot.head.scalar_type();
   model.checkpoint_layers = p.get_bool("checkpoint_layers");
 
   auto optimizer = make_optimizer(p, params);
@@ -73,13 +138,21 @@ TrainResult train_rotations(Workspace& ws, const Params& p, const RotationLearni
   return r;
 }
 
+// A transition's rank-r approximation as a saved online op.
+OnlineOp lowrank_op(const torch::Tensor& T, int64_t rank, const Model& model, const std::string& tag, double* error) {
+  LowRankTransition t = approximate_transition(T, rank);
+  *error = t.error;
+  return make_online_op("lowrank_residual", nlohmann::json{{"rank", t.U.size(1)}}, {{"U", t.U}, {"D", t.D}}, model.device,
+                        model.dtype, tag);
+}
+
 }  // namespace
 
 void learn_rotations(Workspace& ws, RunOutput& out, const Params& p, const RotationLearning& how) {
   const std::string& name = how.method;
   Model& model = ws.model();
   const LearningQuantizers quantizers = learning_quantizers(ws, name);
-  const TransformCache cache = transform_cache(ws, p, name, quantizers);
+  const TransformCache cache = transform_cache(ws, p, name, quantizers, how.after_learning);
   const auto& c = model.config;
   const size_t L = model.layers.size();
   const torch::ScalarType dt = p.get_string("rotation_dtype") == "float64" ? torch::kFloat64 : torch::kFloat32;
@@ -97,36 +170,49 @@ void learn_rotations(Workspace& ws, RunOutput& out, const Params& p, const Rotat
     attach_online_hadamards(model, spec, name);
   }
 
-  auto opts = torch::TensorOptions().dtype(dt).device(model.device);
-  torch::Tensor r1 = initial_rotation(c.hidden_size, ws.seed()).to(opts);
-  std::vector<torch::Tensor> r2;
-  for (size_t i = 0; i < L; ++i) r2.push_back(random_hadamard_matrix(c.head_dim, ws.seed() + 1 + i).to(opts));
-  std::map<std::string, torch::Tensor> learned = {{"r1", r1}};
-  for (size_t i = 0; i < L; ++i) learned["r2." + std::to_string(i)] = r2[i];
-  const torch::Tensor r1_init = r1.clone();
+  Rotations rot(c, ws.seed(), how.layerwise_rank >= 0, torch::TensorOptions().dtype(dt).device(model.device));
+  std::map<std::string, torch::Tensor> learned = rot.named();
+  std::map<std::string, torch::Tensor> initial;
+  for (auto& [n, t] : learned) initial[n] = t.clone();
 
   TrainResult result;
   if (auto cached = cache.load()) {
     restore(learned, *cached, cache.path);
     spdlog::info("{}: learned rotations from the cache {} (no training)", name, cache.path);
   } else {
-    result = train_rotations(ws, p, how, quantizers, cache, r1, r2);
+    result = train_rotations(ws, p, how, quantizers, cache, rot);
     cache.store(learned);
   }
 
   torch::NoGradGuard no_grad;
-  attach_residual_rotation(model, shared_basis(r1.detach(), L), name);
-  std::vector<torch::Tensor> fixed_r2;
-  for (auto& r : r2) fixed_r2.push_back(r.detach());
-  attach_value_rotation(model, fixed_r2, name);
+  attach_residual_rotation(model, rot.bases(), name);
+  attach_value_rotation(model, Rotations::detached(rot.values), name);
   model.bake();
+  if (rot.layerwise()) {
+    double err = 0, dev = 0, e = 0;
+    auto I = torch::eye(c.hidden_size, torch::TensorOptions().dtype(torch::kFloat64).device(model.device));
+    for (size_t i = 0; i < L; ++i) {
+      auto ta = rot.attn_transition(i).to(torch::kFloat64), tf = rot.mlp_transition(i).to(torch::kFloat64);
+      model.layers[i].attn_skip_ops.push_back(lowrank_op(ta, how.layerwise_rank, model, name, &e));
+      err += e;
+      model.layers[i].mlp_skip_ops.push_back(lowrank_op(tf, how.layerwise_rank, model, name, &e));
+      err += e;
+      dev += (ta - I).norm().item<double>() + (tf - I).norm().item<double>();
+    }
+    // Frobenius norms per transition: how far the transitions moved from the
+    // identity, and what the rank-r approximation leaves of them.
+    out.metrics[name + ".transition_deviation"] = dev / double(2 * L);
+    out.metrics[name + ".transition_error"] = err / double(2 * L);
+  }
 
   record_training(out, name, result, cache);
-  double worst = orthogonality_error(r1);
-  for (auto& r : r2) worst = std::max(worst, orthogonality_error(r));
+  double worst = 0, change = 0;
+  for (auto& [n, t] : learned) {
+    worst = std::max(worst, orthogonality_error(t));
+    change += (t.to(torch::kFloat64) - initial.at(n).to(torch::kFloat64)).norm().item<double>() / std::sqrt(double(t.size(0)));
+  }
   out.metrics[name + ".orthogonality_error"] = worst;
-  out.metrics[name + ".r1_change"] =
-      (r1.to(torch::kFloat64) - r1_init.to(torch::kFloat64)).norm().item<double>() / std::sqrt(double(c.hidden_size));
+  out.metrics[name + ".rotation_change"] = change / double(learned.size());
   ws.quant_record().push_back({{"step", name},
                                {"cache_key", cache.key},
                                {"steps", p.get_int("steps")},

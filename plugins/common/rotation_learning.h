@@ -1,10 +1,13 @@
-// The learned-rotation pipeline SpinQuant and AAQ share (QuaRot's placement,
-// learned instead of fixed):
+// The learned-rotation pipeline SpinQuant, AAQ and ReSpinQuant share
+// (QuaRot's placement, learned instead of fixed):
 //   fuse norms; R4 (online Hadamard before down_proj) and R3 (on Q/K after
 //   RoPE) fixed and baked; R1 (the residual basis, shared by all layers) and
 //   one R2 per layer (per head on v/o) from random Hadamards; the quantizers
 //   of the step that follows attached (learning_quantizers); trained on the
 //   method's loss with a Stiefel optimiser; quantizers off; R1, R2 baked.
+//   Layer-wise (ReSpinQuant): a residual basis per layer boundary instead of
+//   R1, the skip path's change of basis on the residual hooks (dense while
+//   learning, a rank-r orthogonal approximation online afterwards).
 // A cached training (same model, data, seed, parameters, quantizers) is
 // reused without a step. The method supplies its name, its loss and its
 // schema's defaults; everything else is here, once.
@@ -26,6 +29,13 @@ struct RotationLearning {
   std::string method;   // "spinquant", "aaq": names logs, metrics and the cache
   // The loss of one batch of ids through `model` (rotations and quantizers attached).
   std::function<StepLoss(const Model& model, const torch::Tensor& ids)> loss;
+  // -1: one R1 shared by every layer (SpinQuant, AAQ). r >= 0: per-layer
+  // bases, their transitions exact while learning and rank-r afterwards
+  // (ReSpinQuant; r >= hidden size keeps them exact).
+  int64_t layerwise_rank = -1;
+  // Parameters used only after learning (ReSpinQuant's rank): left out of the
+  // cache key, so an ablation over them trains once.
+  std::vector<std::string> after_learning;
 };
 
 void learn_rotations(Workspace& ws, RunOutput& out, const Params& p, const RotationLearning& how);
