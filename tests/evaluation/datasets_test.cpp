@@ -67,6 +67,23 @@ TEST(Datasets, WikiText2RawSharedFile) {
   EXPECT_EQ(d.text.substr(0, 24), "\n\n = Robert Boulter = \n\n");
 }
 
+// The train split is read like the test split (the Hugging Face rows of
+// wiki.train.raw, "\n\n"-joined), found in a folder by its split name.
+TEST(Datasets, WikiText2RawTrainSplit) {
+  std::string dir = test::temp_dir("wt2_train");
+  test::write_file(dir + "/wiki.train.raw", " \n = Valkyria Chronicles III = \n \n Senjō no Valkyria 3\n");
+  test::write_file(dir + "/wiki.test.raw", "other\n");
+  Dataset d = read_wikitext2_raw(dir, 0, "train");
+  EXPECT_EQ(d.source, dir + "/wiki.train.raw");
+  EXPECT_EQ(d.text, "\n\n = Valkyria Chronicles III = \n\n\n\n\n Senjō no Valkyria 3\n");
+  EXPECT_EQ(read_wikitext2_raw(dir).text, "other\n");
+  std::string empty = test::temp_dir("wt2_none");
+  EXPECT_NE(usage_error([&] { read_wikitext2_raw(empty, 0, "train"); })
+                .find(empty + ": folder holds neither train.raw nor wiki.train.raw (WikiText-2 train is not in "
+                              "../shared/data; docs/evaluators.md says where to get it)"),
+            std::string::npos);
+}
+
 TEST(Datasets, AdvBenchXstestSafetyBench) {
   QLAB_REQUIRE_SHARED_DATA();
   std::string data = test::shared_data();
