@@ -178,7 +178,7 @@ void check_spinquant(const Params& p, Workspace& ws) {
 
 QLAB_REGISTER(MethodInfo{kName, "SpinQuant: learned R1/R2 rotations (Cayley SGD), online R3/R4; follow with rtn or gptq",
                          spinquant_params(), [](const Params& p) { return std::make_unique<SpinQuant>(p); },
-                         check_spinquant});
+                         check_spinquant, {}, "spinquant-paper"});
 
 }  // namespace
 }  // namespace qlab
