@@ -16,6 +16,9 @@ struct Example {
   std::string language;               // ISO 639-1 code where known
   std::vector<std::string> choices;   // multiple choice options
   int answer = -1;                    // index into choices
+  // Partial scoring (WinoGrande): one context per choice, each scored on the
+  // same continuation, `reference`. Empty for ordinary multiple choice.
+  std::vector<std::string> contexts;
 };
 
 struct Dataset {

@@ -1,5 +1,7 @@
 #include "core/registry.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/suggest.h"
 #include "core/validate.h"
@@ -36,7 +38,14 @@ const Info& find(const std::map<std::string, Info>& all, const std::string& name
 
 }  // namespace
 
-void Registry::add(MethodInfo info) { insert(methods_, std::move(info), "method"); }
+// A preset may only set keys of the method's own schema.
+void Registry::add(MethodInfo info) {
+  for (const auto& [preset, settings] : info.presets)
+    for (const auto& [key, value] : settings)
+      if (std::none_of(info.params.begin(), info.params.end(), [&](const ParamSpec& s) { return s.name == key; }))
+        throw UsageError("method '" + info.name + "': preset '" + preset + "' sets '" + key + "', not a parameter");
+  insert(methods_, std::move(info), "method");
+}
 void Registry::add(DatasetInfo info) { insert(datasets_, std::move(info), "dataset"); }
 
 // Every evaluator gets the reserved parameter `label`: the prefix of its metric

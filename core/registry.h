@@ -45,6 +45,14 @@ struct MethodInfo {
   // calibration data exists and is long enough), so that `qlab run` stops on
   // bad input before any run starts. Throws UsageError naming the problem.
   std::function<void(const Params&, Workspace&)> check = nullptr;
+  // Optional named settings (preset -> key -> YAML value) chosen by the step's
+  // `preset` parameter and resolved at validation: the preset's keys fill
+  // those the study leaves out, before the schema's defaults, so the run's
+  // config records every resolved value. `preset: auto` takes the
+  // `paper_preset` of the nearest earlier step that declares one, else "none".
+  std::map<std::string, std::map<std::string, std::string>> presets = {};
+  // The preset a later step's `auto` resolves to (a rotation method names its paper's).
+  std::string paper_preset = "";
 };
 
 struct EvaluatorInfo {
@@ -95,7 +103,8 @@ class Registry {
 // External plugins. Bump when Registry, Method, Evaluator, Workspace or Params
 // change layout. The entry point returns 0 when it registered, or its own ABI
 // version when host_abi differs (and then registers nothing).
-constexpr int kPluginAbiVersion = 3;   // 2: MethodInfo::check; 3: Method::apply gets the RunOutput, weight ops
+constexpr int kPluginAbiVersion = 4;   // 2: MethodInfo::check; 3: Method::apply gets the RunOutput, weight ops;
+                                       // 4: MethodInfo::presets, paper_preset
 extern "C" {
 typedef int (*qlab_plugin_entry_fn)(qlab::Registry* registry, int host_abi);
 }

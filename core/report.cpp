@@ -94,6 +94,57 @@ std::string value_of(const Loaded& l, const std::string& key) {
   return v;
 }
 
+// What a table shows for a key: the value, except that the empty pipeline is
+// named by the precision it runs in (fp32, bf16, fp16 from model.dtype).
+std::string shown_value(const Loaded& l, const std::string& key) {
+  std::string v = value_of(l, key);
+  if (key != "method" || v != "none") return v;
+  std::string dtype = config_value(l.config, "model.dtype");
+  if (dtype == "bfloat16") return "bf16";
+  if (dtype == "float16") return "fp16";
+  return "fp32";
+}
+
+// Every scalar of a config by its dotted path (sequence elements by index).
+void flatten(const YAML::Node& n, const std::string& path, std::map<std::string, std::string>& out) {
+  if (n.IsMap()) {
+    for (const auto& kv : n) flatten(kv.second, (path.empty() ? "" : path + ".") + kv.first.Scalar(), out);
+  } else if (n.IsSequence()) {
+    for (size_t i = 0; i < n.size(); ++i) flatten(n[i], path + "." + std::to_string(i), out);
+    if (n.size() == 0) out[path] = "[]";
+  } else if (n.IsDefined() && !n.IsNull()) {
+    out[path] = n.Scalar();
+  } else {
+    out[path] = "";
+  }
+}
+
+// The keys in which two runs' configs differ, other than the seed, each named
+// by the most specific sweep axis that holds it and tells the two apart
+// (`method.1.rtn.a_sym` under the axis `method.1.rtn.a_sym`, or under
+// `method` when the pipelines differ), else by its own path.
+std::set<std::string> differing_keys(const Loaded& a, const Loaded& b, const std::set<std::string>& axes) {
+  std::map<std::string, std::string> fa, fb;
+  flatten(a.config, "", fa);
+  flatten(b.config, "", fb);
+  std::set<std::string> paths;
+  for (const auto& [k, v] : fa)
+    if (!fb.count(k) || fb.at(k) != v) paths.insert(k);
+  for (const auto& [k, v] : fb)
+    if (!fa.count(k)) paths.insert(k);
+  std::set<std::string> out;
+  for (const auto& p : paths) {
+    if (p == "seed") continue;
+    std::string name = p;
+    size_t best = 0;
+    for (const auto& axis : axes)
+      if ((p == axis || p.rfind(axis + ".", 0) == 0) && axis.size() > best && value_of(a, axis) != value_of(b, axis))
+        name = axis, best = axis.size();
+    out.insert(name);
+  }
+  return out;
+}
+
 bool same_value(const std::string& a, const std::string& b) {
   double x, y;
   return a == b || (parse_double(a, x) && parse_double(b, y) && x == y);
@@ -109,6 +160,8 @@ struct Cell {
   size_t n = 0;
   double mean = 0, std = 0;   // sample std (n - 1), 0 when n == 1
 };
+
+bool is_integral(double x) { return std::isfinite(x) && std::fabs(x) < 1e15 && std::floor(x) == x; }
 
 Cell aggregate(const std::vector<double>& xs) {
   Cell c;
@@ -154,12 +207,14 @@ std::string csv_field(const std::string& s) {
   return q + "\"";
 }
 
-std::string cell_text(const Cell& c, ReportFormat f) {
+// An integer metric (every run's value whole: windows, tokens, n) prints
+// whole numbers without decimals (6, not 6.000).
+std::string cell_text(const Cell& c, bool integer_metric, ReportFormat f) {
   if (c.n == 0) return f == ReportFormat::Latex ? "---" : kMissingText;
   int d = display_decimals(c.mean);
-  std::string mean = format_number(c.mean, d);
+  std::string mean = format_number(c.mean, integer_metric && is_integral(c.mean) ? 0 : d);
   if (c.n == 1) return f == ReportFormat::Latex ? "$" + mean + "$" : mean;
-  std::string sd = format_number(c.std, d);
+  std::string sd = format_number(c.std, integer_metric && is_integral(c.std) ? 0 : d);
   return f == ReportFormat::Latex ? "$" + mean + " \\pm " + sd + "$" : mean + " ± " + sd;
 }
 
@@ -246,27 +301,48 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
     int64_t first_index;
     std::vector<Member> runs;
   };
-  std::map<std::vector<std::string>, Group> groups;
-  std::vector<std::pair<int64_t, std::string>> pivot_values;   // (first run index, value)
+  std::vector<const Loaded*> kept;
   for (const auto& l : all) {
-    bool keep = std::all_of(spec.where.begin(), spec.where.end(),
-                            [&](const auto& w) { return same_value(value_of(l, w.first), w.second); });
+    bool keep = std::all_of(spec.where.begin(), spec.where.end(), [&](const auto& w) {
+      return same_value(value_of(l, w.first), w.second) || same_value(shown_value(l, w.first), w.second);
+    });
     if (!keep) continue;
-    if (l.run->status != "complete") {
-      ++report.failed_excluded;
-      continue;
+    if (l.run->status != "complete") ++report.failed_excluded;
+    else kept.push_back(&l);
+  }
+  std::map<std::vector<std::string>, Group> groups;
+  auto group_runs = [&] {
+    groups.clear();
+    for (const Loaded* l : kept) {
+      std::vector<std::string> key;
+      for (const auto& k : rows) key.push_back(shown_value(*l, k));
+      auto [it, added] = groups.emplace(key, Group{l->run->index, {}});
+      it->second.first_index = std::min(it->second.first_index, l->run->index);
+      it->second.runs.push_back({l, spec.pivot.empty() ? "" : shown_value(*l, spec.pivot)});
     }
-    std::vector<std::string> key;
-    for (const auto& k : rows) key.push_back(value_of(l, k));
-    auto [it, added] = groups.emplace(key, Group{l.run->index, {}});
-    it->second.first_index = std::min(it->second.first_index, l.run->index);
-    const std::string v = spec.pivot.empty() ? "" : value_of(l, spec.pivot);
-    it->second.runs.push_back({&l, v});
-    if (!spec.pivot.empty()) {
-      auto seen = std::find_if(pivot_values.begin(), pivot_values.end(), [&](const auto& p) { return p.second == v; });
-      if (seen == pivot_values.end()) pivot_values.emplace_back(l.run->index, v);
-      else seen->first = std::min(seen->first, l.run->index);
-    }
+  };
+  group_runs();
+  // A cell averages seeds of one configuration only: runs of a cell that
+  // differ in anything else split the rows by the keys they differ in.
+  std::set<std::string> differing;
+  for (const auto& [key, g] : groups)
+    for (const Member& m : g.runs)
+      for (const Member& first : g.runs)
+        if (first.pivot_value == m.pivot_value) {
+          for (const auto& k : differing_keys(*first.run, *m.run, axes)) differing.insert(k);
+          break;
+        }
+  for (const auto& k : differing)
+    if (std::find(rows.begin(), rows.end(), k) == rows.end()) rows.push_back(k), report.split_by.push_back(k);
+  if (!report.split_by.empty()) group_runs();
+
+  std::vector<std::pair<int64_t, std::string>> pivot_values;   // (first run index, value)
+  for (const Loaded* l : kept) {
+    if (spec.pivot.empty()) break;
+    const std::string v = shown_value(*l, spec.pivot);
+    auto seen = std::find_if(pivot_values.begin(), pivot_values.end(), [&](const auto& p) { return p.second == v; });
+    if (seen == pivot_values.end()) pivot_values.emplace_back(l->run->index, v);
+    else seen->first = std::min(seen->first, l->run->index);
   }
   std::stable_sort(pivot_values.begin(), pivot_values.end());
   // The table's value columns: (pivot value, metric); the value is "" without --pivot.
@@ -284,6 +360,14 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
   for (const auto& [key, g] : groups) ordered.emplace_back(key, &g);
   std::stable_sort(ordered.begin(), ordered.end(),
                    [](const auto& a, const auto& b) { return a.second->first_index < b.second->first_index; });
+
+  std::set<std::string> integer_metrics;
+  for (const auto& m : cols)
+    if (std::all_of(all.begin(), all.end(), [&](const Loaded& l) {
+          auto it = l.run->output.metrics.find(m);
+          return it == l.run->output.metrics.end() || is_integral(it->second);
+        }))
+      integer_metrics.insert(m);
 
   // Table cells, as text, header first.
   const ReportFormat f = spec.format;
@@ -309,15 +393,21 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
         line.push_back(c.n ? shortest(c.mean) : "");
         line.push_back(c.n > 1 ? shortest(c.std) : "");
       } else {
-        line.push_back(cell_text(c, f));
+        line.push_back(cell_text(c, integer_metrics.count(col.metric) > 0, f));
       }
     }
     body.push_back(line);
   }
 
-  std::string footnote;
+  std::string& footnote = report.footnote;
   if (report.failed_excluded > 0)
     footnote = std::to_string(report.failed_excluded) + " failed run" + (report.failed_excluded == 1 ? "" : "s") + " excluded";
+  if (!report.split_by.empty()) {
+    std::string keys;
+    for (const auto& k : report.split_by) keys += (keys.empty() ? "" : ", ") + k;
+    footnote += (footnote.empty() ? "" : "; ") + std::string("rows split by ") + keys +
+                ": runs of one row differed in more than the seed";
+  }
 
   std::string& out = report.text;
   if (f == ReportFormat::Csv) {
@@ -340,7 +430,7 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
     for (const auto& line : body) emit(line);
     if (!footnote.empty()) out += "\n" + footnote + ".\n";
   } else {
-    out += "\\begin{tabular}{" + std::string(rows.size(), 'l') + std::string(cols.size(), 'r') + "}\n\\toprule\n";
+    out += "\\begin{tabular}{" + std::string(rows.size(), 'l') + std::string(columns.size(), 'r') + "}\n\\toprule\n";
     auto emit = [&](const std::vector<std::string>& line, bool escape) {
       for (size_t i = 0; i < line.size(); ++i)
         out += (i ? " & " : "") + (escape || i < rows.size() ? latex_escape(line[i]) : line[i]);

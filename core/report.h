@@ -5,7 +5,10 @@
 //
 // A row key is a sweep axis name or a dotted path into the resolved config
 // (`model.path`, `method.1.gptq.w_bits`; `method` alone shows the pipeline as
-// "quarot+gptq"). Failed runs are left out and counted in a footnote.
+// "quarot+gptq"; the empty pipeline as its precision, fp32/bf16/fp16). Failed
+// runs are left out and counted in a footnote. Only seeds are averaged: when
+// the runs of a cell differ in any other config key, the rows are split by
+// those keys (named in the footnote).
 // --pivot KEY spreads KEY's values over the columns instead of the rows.
 #pragma once
 #include <cstddef>
@@ -38,6 +41,10 @@ std::string row_value(const RunRecord& run, const std::string& key);
 struct Report {
   std::string text;            // the table; md and latex end with the footnote
   size_t failed_excluded = 0;  // failed runs matching --where, left out
+  // Keys added to the rows because runs sharing a cell differed in them (not
+  // only in the seed); named in the footnote.
+  std::vector<std::string> split_by;
+  std::string footnote;        // both of the above in words ("" when neither); under md and latex tables
 };
 
 // Builds the table. Runs with the same hash (a shard read twice) count once.

@@ -304,6 +304,34 @@ RunSpec resolve_run(const YAML::Node& cfg, const Locator& loc) {
                     "data set '" + ref + "' is not defined under datasets" + did_you_mean(ref, dataset_names));
   };
 
+  // A method step's parameters with its preset's settings where the step
+  // leaves them out (MethodInfo::presets); `auto` resolved from earlier steps.
+  // The given nodes are shared, not copied, so errors keep their file locations.
+  auto with_preset = [&](const StepNode& s, const std::vector<Step>& earlier) -> YAML::Node {
+    const MethodInfo& info = reg.method(s.name);
+    if (info.presets.empty() || (s.params.IsDefined() && !s.params.IsNull() && !s.params.IsMap())) return s.params;
+    YAML::Node given(YAML::NodeType::Map);
+    if (s.params.IsMap())   // all but preset, which is set below on a fresh node (assigning would write through)
+      for (const auto& kv : s.params)
+        if (kv.first.Scalar() != "preset") given.force_insert(kv.first, kv.second);
+    const YAML::Node asked = child(s.params, "preset");
+    std::string name = asked.IsDefined() && asked.IsScalar() ? asked.Scalar() : "auto";
+    if (name == "auto") {
+      name = "none";
+      for (auto it = earlier.rbegin(); it != earlier.rend(); ++it)
+        if (const std::string& p = reg.method(it->plugin).paper_preset; !p.empty()) {
+          name = p;
+          break;
+        }
+    }
+    auto preset = info.presets.find(name);
+    if (preset == info.presets.end()) return s.params;   // the schema's choices report the name, located
+    given["preset"] = name;
+    for (const auto& [k, v] : preset->second)
+      if (!child(s.params, k).IsDefined()) given[k] = YAML::Load(v);
+    return given;
+  };
+
   auto pipeline = [&](const std::string& key, const std::string& kind, auto lookup, std::vector<Step>& steps) {
     YAML::Node seq(YAML::NodeType::Sequence);
     for (const StepNode& s : parse_steps(child(cfg, key), kind, loc)) {
@@ -313,7 +341,8 @@ RunSpec resolve_run(const YAML::Node& cfg, const Locator& loc) {
       } catch (const UsageError& e) {
         throw loc.error(s.name_node, e.what());
       }
-      Params p = validate_params(s.params, *specs, s.name, kind + " '" + s.name + "'", loc, s.name_node);
+      const YAML::Node given = kind == "method" ? with_preset(s, steps) : s.params;
+      Params p = validate_params(given, *specs, s.name, kind + " '" + s.name + "'", loc, s.name_node);
       check_dataset_ref(s, p);
       steps.push_back(Step{s.name, p});
       YAML::Node entry(YAML::NodeType::Map);
@@ -435,6 +464,7 @@ Study load_study(const std::string& path, const std::vector<std::string>& overri
       }
     RunSpec run = resolve_run(*cfg, loc);
     run.cache_dir = (fs::path(study.output).parent_path() / "transforms").string();
+    run.results_dir = fs::path(study.output).parent_path().string();
     for (auto& [k, v] : axes)
       if (k != "method") run.axes[k] = v;
     auto [it, fresh] = hashes.emplace(run.hash, study.runs.size());

@@ -43,6 +43,9 @@ struct RunSpec {
   // Where learned transforms are cached across runs (`transforms/` beside the
   // results file); not part of the config, so not hashed.
   std::string cache_dir;
+  // The folder of the results file, for files an evaluator writes beside
+  // them (a leaderboard submission); "" outside a study (then: the working directory).
+  std::string results_dir;
 };
 
 struct Study {

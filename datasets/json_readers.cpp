@@ -7,75 +7,13 @@
 #include <functional>
 
 #include "core/error.h"
+#include "datasets/json_util.h"
 #include "datasets/reader_util.h"
 #include "datasets/readers.h"
 
 namespace qlab {
 
-// ordered_json keeps object keys in file order (SafetyBench categories).
-using json = nlohmann::ordered_json;
-
-namespace {
-
-// Calls fn(record, line) for each non-blank line of a JSON-lines file, until
-// fn returns false.
-void for_each_jsonl(const std::string& path, const std::function<bool(const json&, int)>& fn) {
-  std::string text = read_text_file(path);
-  int line = 0;
-  for (std::string_view raw : split_lines_keep_newline(text)) {
-    ++line;
-    std::string_view s = strip_newline(raw);
-    if (s.find_first_not_of(" \t") == std::string_view::npos) continue;
-    json j = json::parse(s.begin(), s.end(), nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) throw UsageError(located(path, line, 0, "invalid JSON"));
-    if (!j.is_object()) throw UsageError(located(path, line, 0, "expected a JSON object"));
-    if (!fn(j, line)) break;
-  }
-}
-
-// The string at `key`; "" when absent and !required.
-std::string string_field(const json& j, const std::string& key, bool required, const std::string& path,
-                         int line) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    if (required) throw UsageError(located(path, line, 0, "missing field '" + key + "'"));
-    return "";
-  }
-  if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
-  if (!it->is_string()) throw UsageError(located(path, line, 0, "field '" + key + "' is not a string"));
-  return it->get<std::string>();
-}
-
-// An answer key: an index into the options, or a letter A, B, ...
-int answer_index(const json& a, size_t n_options, const std::string& path, int line) {
-  int64_t idx = -1;
-  if (a.is_number_integer()) {
-    idx = a.get<int64_t>();
-  } else if (a.is_string() && a.get<std::string>().size() == 1) {
-    char c = a.get<std::string>()[0];
-    if (c >= 'A' && c <= 'Z') idx = c - 'A';
-    if (c >= 'a' && c <= 'z') idx = c - 'a';
-  }
-  if (idx < 0 || idx >= static_cast<int64_t>(n_options))
-    throw UsageError(located(path, line, 0,
-                             "answer " + a.dump() + " does not name one of the " + std::to_string(n_options) +
-                                 " options"));
-  return static_cast<int>(idx);
-}
-
-std::vector<std::string> string_list(const json& j, const std::string& key, const std::string& path, int line) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_array() || it->empty())
-    throw UsageError(located(path, line, 0, "field '" + key + "' must be a non-empty list of strings"));
-  std::vector<std::string> out;
-  for (const auto& o : *it) {
-    if (!o.is_string()) throw UsageError(located(path, line, 0, "field '" + key + "' holds a non-string"));
-    out.push_back(o.get<std::string>());
-  }
-  return out;
-}
-
-}  // namespace
+using json = OrderedJson;
 
 Dataset read_jsonl_text(const std::string& path, const std::string& field, int64_t limit) {
   Dataset d;
@@ -154,8 +92,30 @@ Dataset read_jsonl_mc(const std::string& path, int64_t limit) {
   return d;
 }
 
+namespace {
+
+// One SafetyBench question: `where` names it in messages. The dev file's
+// items carry `answer`; the test file's do not (its answers are hidden) and
+// carry `id` and `category` instead.
+Example safetybench_item(const json& q, const std::string& category, const std::string& where, bool answered,
+                         size_t index) {
+  if (!q.is_object() || !q.contains("question") || !q.contains("options") || (answered && !q.contains("answer")))
+    throw UsageError(where + " needs question, options" + (answered ? " and answer" : ""));
+  Example e;
+  e.id = q.contains("id") ? (q["id"].is_string() ? q["id"].get<std::string>() : q["id"].dump()) : std::to_string(index);
+  e.prompt = require_prompt(string_field(q, "question", true, where, 0), where, 0);
+  e.choices = string_list(q, "options", where, 0);
+  if (answered) e.answer = answer_index(q["answer"], e.choices.size(), where, 0);
+  e.label = category;
+  e.language = "en";
+  return e;
+}
+
+}  // namespace
+
 // The file is one JSON document; an error's line is found from the byte offset
-// nlohmann reports.
+// nlohmann reports. Dev: {category: [{question, options, answer}]}; test:
+// [{id, category, question, options}].
 Dataset read_safetybench(const std::string& path, int64_t limit) {
   std::string text = read_text_file(path);
   json doc;
@@ -166,27 +126,31 @@ Dataset read_safetybench(const std::string& path, int64_t limit) {
     int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + upto, '\n'));
     throw UsageError(located(path, line, 0, "invalid JSON"));
   }
-  if (!doc.is_object())
-    throw UsageError(path + ": expected an object mapping each category to a list of questions");
   Dataset d;
   d.name = "safetybench";
   d.source = path;
+  if (doc.is_array()) {
+    for (size_t k = 0; k < doc.size() && keep_more(limit, d.examples.size()); ++k) {
+      std::string where = path + " item " + std::to_string(k);
+      const json& q = doc[k];
+      if (!q.is_object() || !q.contains("id") || !q.contains("category"))
+        throw UsageError(where + " needs id, category, question and options (SafetyBench test format)");
+      d.examples.push_back(safetybench_item(q, string_field(q, "category", true, where, 0), where, false, k));
+    }
+    return d;
+  }
+  if (!doc.is_object())
+    throw UsageError(path + ": neither SafetyBench format: expected {category: [{question, options, answer}]} (dev) "
+                            "or [{id, category, question, options}] (test)");
   for (const auto& [category, items] : doc.items()) {
-    if (!items.is_array()) throw UsageError(path + ": category '" + category + "' is not a list of questions");
+    if (!items.is_array())
+      throw UsageError(path + ": neither SafetyBench format: category '" + category +
+                       "' is not a list of questions (dev: {category: [{question, options, answer}]}; test: "
+                       "[{id, category, question, options}])");
     for (size_t k = 0; k < items.size(); ++k) {
       if (!keep_more(limit, d.examples.size())) return d;
-      const json& q = items[k];
-      std::string where = "category '" + category + "' item " + std::to_string(k);
-      if (!q.is_object() || !q.contains("question") || !q.contains("options") || !q.contains("answer"))
-        throw UsageError(path + ": " + where + " needs question, options and answer");
-      Example e;
-      e.id = q.contains("id") ? q["id"].dump() : std::to_string(d.examples.size());
-      e.prompt = require_prompt(string_field(q, "question", true, path + " " + where, 0), path + " " + where, 0);
-      e.choices = string_list(q, "options", path + " " + where, 0);
-      e.answer = answer_index(q["answer"], e.choices.size(), path + " " + where, 0);
-      e.label = category;
-      e.language = "en";
-      d.examples.push_back(std::move(e));
+      std::string where = path + " category '" + category + "' item " + std::to_string(k);
+      d.examples.push_back(safetybench_item(items[k], category, where, true, d.examples.size()));
     }
   }
   return d;

@@ -53,13 +53,16 @@ std::string wikitext2_join(std::string_view raw, int64_t limit_rows) {
   return out;
 }
 
-Dataset read_wikitext2_raw(const std::string& path, int64_t limit_rows) {
+Dataset read_wikitext2_raw(const std::string& path, int64_t limit_rows, const std::string& split) {
   std::string file = path;
   if (fs::is_directory(path)) {
     file.clear();
-    for (const char* name : {"test.raw", "wiki.test.raw"})
+    for (const std::string& name : {split + ".raw", "wiki." + split + ".raw"})
       if (fs::is_regular_file(fs::path(path) / name)) { file = (fs::path(path) / name).string(); break; }
-    if (file.empty()) throw UsageError(path + ": folder holds neither test.raw nor wiki.test.raw");
+    if (file.empty())
+      throw UsageError(path + ": folder holds neither " + split + ".raw nor wiki." + split + ".raw" +
+                       (split == "train" ? " (WikiText-2 train is not in ../shared/data; docs/evaluators.md says where to get it)"
+                                         : ""));
   }
   Dataset d;
   d.name = "wikitext2_raw";

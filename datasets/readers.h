@@ -19,8 +19,10 @@ std::string read_text_file(const std::string& path);
 // The papers' joining rule for WikiText-2 raw: rows are the file's lines with
 // the newline kept, a blank row " \n" becomes "", rows joined with "\n\n".
 std::string wikitext2_join(std::string_view raw, int64_t limit_rows = 0);
-// path: wiki.test.raw, or a folder holding test.raw or wiki.test.raw.
-Dataset read_wikitext2_raw(const std::string& path, int64_t limit_rows = 0);
+// path: a .raw file, or a folder holding <split>.raw or wiki.<split>.raw
+// (split: test, valid or train). Train is read the same way, as GPTQ's and
+// the rotation papers' loaders join the Hugging Face train rows.
+Dataset read_wikitext2_raw(const std::string& path, int64_t limit_rows = 0, const std::string& split = "test");
 // A plain text file, whole (limit: the first `limit` lines).
 Dataset read_text(const std::string& path, int64_t limit_lines = 0);
 // JSON lines; the string `field` of each record, joined with "\n\n".

@@ -12,9 +12,13 @@ ParamSpec limit_param() { return {"limit", ParamType::Int, "0", "keep the first 
 }  // namespace
 
 QLAB_REGISTER(DatasetInfo{
-    "wikitext2_raw", "WikiText-2 raw test text, rows joined with \"\\n\\n\" as the papers' perplexity code does",
-    {path_param("wiki.test.raw, or a folder holding test.raw or wiki.test.raw"), limit_param()},
-    [](const Params& p) { return read_wikitext2_raw(p.get_string("path"), p.get_int("limit")); }});
+    "wikitext2_raw", "WikiText-2 raw text, rows joined with \"\\n\\n\" as the papers' code does (test, valid or train)",
+    {path_param("a wiki.<split>.raw file, or a folder holding <split>.raw or wiki.<split>.raw"),
+     {"split", ParamType::String, "test", "which file a folder path names", false, {}, {}, {"test", "valid", "train"}},
+     limit_param()},
+    [](const Params& p) {
+      return read_wikitext2_raw(p.get_string("path"), p.get_int("limit"), p.get_string("split"));
+    }});
 
 QLAB_REGISTER(DatasetInfo{
     "text", "a plain text file, whole",

@@ -116,14 +116,17 @@ const Dataset& Workspace::dataset(const std::string& name) {
   auto spec = run_.datasets.find(name);
   if (spec == run_.datasets.end()) throw UsageError("dataset '" + name + "' is not declared under `datasets:`");
   const DatasetInfo& info = Registry::instance().dataset(spec->second.plugin);
-  Params params = spec->second.params;
+  const Params& params = spec->second.params;
   // A relative `path` is read from the study's data_root, when it names one.
+  // A new Params on a clone: assigning to a Params would write through its
+  // YAML handle into the run's own config, and every later workspace on this
+  // run (the preflight's, then the run's) would prepend data_root again.
   const YAML::Node root = run_.config["data_root"];
   if (root && !root.as<std::string>().empty() && params.has("path") &&
       std::filesystem::path(params.get_string("path")).is_relative()) {
     YAML::Node values = YAML::Clone(params.node());
     values["path"] = (std::filesystem::path(root.as<std::string>()) / params.get_string("path")).string();
-    params = Params(params.owner(), values);
+    return datasets_.emplace(name, info.load(Params(params.owner(), values))).first->second;
   }
   return datasets_.emplace(name, info.load(params)).first->second;
 }

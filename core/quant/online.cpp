@@ -211,6 +211,25 @@ void read_activation_quant(const Params& p, const Model& model, OnlineSpec& spec
   spec.k = spec.v = kv;
 }
 
+std::map<std::string, std::map<std::string, std::string>> quantizer_presets() {
+  return {
+      {"none", {}},
+      {"quarot-paper",
+       {{"a_sym", "true"}, {"a_clip", "0.9"}, {"kv_sym", "false"}, {"kv_clip", "0.95"}, {"o_per_head", "false"},
+        {"w_clip_search", "true"}}},
+      {"spinquant-paper",
+       {{"a_sym", "false"}, {"a_clip", "1.0"}, {"kv_sym", "false"}, {"kv_clip", "1.0"}, {"o_per_head", "true"},
+        {"w_clip_search", "true"}}},
+  };
+}
+
+ParamSpec quantizer_preset_param() {
+  return {"preset", ParamType::String, "auto",
+          "paper quantizer settings for keys left out: quarot-paper, spinquant-paper, none (schema defaults); auto: "
+          "the preceding rotation method's paper, else none",
+          false, {}, {}, {"auto", "none", "quarot-paper", "spinquant-paper"}};
+}
+
 std::vector<ParamSpec> weight_quant_params() {
   return {
       {"w_bits", ParamType::Int, "4", "weight bits (16: weights stay in full precision)", false, 2, 16},

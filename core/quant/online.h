@@ -6,6 +6,7 @@
 // OnlineSpec is the settings a pipeline accumulates (which Hadamards, which
 // quantizers) from which the records are made.
 #pragma once
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/model/model.h"
@@ -59,6 +60,17 @@ void attach_online_hadamard_weights(Model& model, const OnlineSpec& spec, const 
 // (rtn, gptq, ...), and their reading into spec.
 std::vector<ParamSpec> activation_quant_params();
 void read_activation_quant(const Params& p, const Model& model, OnlineSpec& spec);
+
+// The papers' quantizer settings by name, for a quantizing step's `preset`
+// (MethodInfo::presets; the `preset` parameter itself is quantizer_preset_param):
+//   quarot-paper     activations symmetric, clip 0.9; KV asymmetric, clip 0.95;
+//                    weight clip search (QuaRot's W4A4 runs)
+//   spinquant-paper  activations and KV asymmetric, no clip; o_proj's input in
+//                    per-head groups; weight clip search (SpinQuant's eval script)
+//   none             the schema's defaults
+// `auto` (the default) takes the preset of the rotation method before the step.
+std::map<std::string, std::map<std::string, std::string>> quantizer_presets();
+ParamSpec quantizer_preset_param();
 
 // Weight quantizer parameters (w_bits, w_sym, w_groupsize, w_clip, w_clip_search).
 std::vector<ParamSpec> weight_quant_params();

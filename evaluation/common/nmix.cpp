@@ -10,6 +10,45 @@ namespace qlab {
 
 static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+namespace {
+
+std::u32string lower(std::string_view s) {
+  std::u32string l = text::decode_utf8(s);
+  for (auto& c : l) c = text::to_lower(c);
+  return l;
+}
+
+std::vector<std::u32string> lowered(const std::vector<std::string>& words) {
+  std::vector<std::u32string> out;
+  for (const auto& w : words) out.push_back(lower(w));
+  return out;
+}
+
+// `s` with every maximal run of Latin letters that is one of `words`
+// (lower-cased) replaced by a space.
+std::string drop_latin_words(const std::string& s, const std::vector<std::u32string>& words) {
+  std::string out, run;
+  std::u32string run_lower;
+  auto flush = [&] {
+    bool drop = std::find(words.begin(), words.end(), run_lower) != words.end();
+    out += drop ? " " : run;
+    run.clear(), run_lower.clear();
+  };
+  for (char32_t c : text::decode_utf8(s)) {
+    if (text::script_of(c) == text::Script::Latin) {
+      text::append_utf8(run, c);
+      run_lower.push_back(text::to_lower(c));
+      continue;
+    }
+    if (!run.empty()) flush();
+    text::append_utf8(out, c);
+  }
+  if (!run.empty()) flush();
+  return out;
+}
+
+}  // namespace
+
 NmixResult nmix_response(std::string_view response, const std::string& expected_language,
                          const LanguageIdentifier& lid, const NmixOptions& o) {
   if (o.n < 0 || o.stride < 1)
@@ -18,6 +57,7 @@ NmixResult nmix_response(std::string_view response, const std::string& expected_
   text::Units kind = o.units.value_or(text::default_units(expected_language));
   size_t n = o.n > 0 ? static_cast<size_t>(o.n) : kind == text::Units::Words ? 5 : 10;
   std::string norm = text::normalize(response, o.normalize);
+  if (!o.exempt_words.empty()) norm = drop_latin_words(norm, lowered(o.exempt_words));
   std::vector<text::Span> units = text::unit_spans(norm, kind);
 
   NmixResult r;
@@ -100,12 +140,7 @@ std::optional<bool> lcb_word_pass(std::string_view response, const std::string& 
                                   const std::vector<std::string>& exempt) {
   static const std::vector<std::string> targets = {"ar", "hi", "ja", "ko", "ru", "zh"};
   if (std::find(targets.begin(), targets.end(), target_language) == targets.end()) return std::nullopt;
-  std::vector<std::u32string> exempt_lower;
-  for (const auto& w : exempt) {
-    std::u32string l = text::decode_utf8(w);
-    for (auto& c : l) c = text::to_lower(c);
-    exempt_lower.push_back(l);
-  }
+  const std::vector<std::u32string> exempt_lower = lowered(exempt);
   std::u32string word;
   auto english_word = [&] {
     bool hit = word.size() > 3 && std::find(exempt_lower.begin(), exempt_lower.end(), word) == exempt_lower.end();

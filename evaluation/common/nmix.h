@@ -5,7 +5,7 @@
 //
 // Per response:
 //   1. normalise (text_norm.h: collapse whitespace, optional punctuation and
-//      digit drop, cut at the first new-turn marker);
+//      digit drop, cut at the first new-turn marker); exempt words out;
 //   2. split into units: words, or characters for zh/ja/th (by the expected
 //      language unless NmixOptions::units says otherwise);
 //   3. windows of n units (default 5 words, 10 characters) with `stride`; a response shorter than n units is one
@@ -37,6 +37,9 @@ struct NmixOptions {
   text::NormalizeOptions normalize;
   double min_confidence = 0.0;
   bool require_reliable = false;
+  // Latin-script words (compared lower-cased) taken out of the response before
+  // windowing, e.g. the names of the prompt, which are not a language switch.
+  std::vector<std::string> exempt_words;
 };
 
 struct NmixResult {

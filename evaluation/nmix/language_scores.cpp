@@ -33,7 +33,9 @@ LanguageScores score_languages(const std::vector<std::string>& responses, const 
   for (size_t i = 0; i < responses.size(); ++i) {
     const Example& e = examples[i];
     languages.push_back(e.language);
-    NmixResult r = nmix_response(responses[i], e.language, lid, o.nmix);
+    NmixOptions nmix = o.nmix;
+    if (o.nmix_exempt_prompt_words) nmix.exempt_words = latin_words(e.prompt);
+    NmixResult r = nmix_response(responses[i], e.language, lid, nmix);
     s.nmix.push_back(r.nmix);
     s.entropy.push_back(r.entropy);
     s.windows.push_back(r.windows);

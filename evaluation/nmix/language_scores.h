@@ -19,6 +19,7 @@ struct LanguageScoreOptions {
   double tau = 0.5;                  // share of responses with nmix > tau, per language
   int lcb_min_units = 5;             // line level: lines shorter than this are not judged
   bool exempt_prompt_words = true;   // word level: Latin words of the prompt (names) do not fail it
+  bool nmix_exempt_prompt_words = false;   // N-Mix: those words are taken out before windowing too
 };
 
 struct LanguageScores {

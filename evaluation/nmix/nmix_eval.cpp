@@ -26,6 +26,7 @@ LanguageScoreOptions score_options(const Params& p) {
   o.tau = p.get_float("tau");
   o.lcb_min_units = int(p.get_int("lcb_min_units"));
   o.exempt_prompt_words = p.get_bool("exempt_prompt_words");
+  o.nmix_exempt_prompt_words = p.get_bool("nmix_exempt_prompt_words");
   return o;
 }
 
@@ -109,6 +110,8 @@ std::vector<ParamSpec> nmix_params() {
       {"tau", ParamType::Float, "0.5", "share_above_tau counts responses with nmix > tau", false, 0, 1},
       {"lcb_min_units", ParamType::Int, "5", "line pass rate: lines with fewer units are not judged", false, 1, 1000},
       {"exempt_prompt_words", ParamType::Bool, "true", "word pass rate: Latin words of the prompt (names) do not fail"},
+      {"nmix_exempt_prompt_words", ParamType::Bool, "false",
+       "N-Mix: Latin words of the prompt (names) are taken out of the response before windowing"},
   };
   for (auto& s : generation_params(128)) p.push_back(s);
   return p;

@@ -83,7 +83,8 @@ void check_aaq(const Params& p, Workspace& ws) {
 }
 
 QLAB_REGISTER(MethodInfo{kName, "AAQ: rotations learned on the alignment-preserving contrastive loss (aligned model vs base_model); follow with gptq",
-                         aaq_params(), [](const Params& p) { return std::make_unique<Aaq>(p); }, check_aaq});
+                         aaq_params(), [](const Params& p) { return std::make_unique<Aaq>(p); }, check_aaq, {},
+                         "spinquant-paper"});
 
 }  // namespace
 }  // namespace qlab

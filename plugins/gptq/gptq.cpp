@@ -27,6 +27,7 @@ class Gptq : public Method {
     read_activation_quant(p_, model, ws.online());
     attach_quantizers(model, ws.online());
     ws.quant_record().push_back({{"step", "gptq"},
+                                 {"preset", p_.get_string("preset")},
                                  {"weights", weights_.describe()},
                                  {"nsamples", calibration.size(0)},
                                  {"seqlen", calibration.size(1)},
@@ -52,11 +53,13 @@ std::vector<ParamSpec> gptq_params() {
   };
   for (auto& o : own) p.push_back(o);
   for (auto& a : activation_quant_params()) p.push_back(a);
+  p.push_back(quantizer_preset_param());
   return p;
 }
 
 QLAB_REGISTER(MethodInfo{"gptq", "GPTQ weight quantization (layer-wise, true-sequential); activation and KV fake quantizers",
-                         gptq_params(), [](const Params& p) { return std::make_unique<Gptq>(p); }, check_calibration});
+                         gptq_params(), [](const Params& p) { return std::make_unique<Gptq>(p); }, check_calibration,
+                         quantizer_presets()});
 
 }  // namespace
 }  // namespace qlab

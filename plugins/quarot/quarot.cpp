@@ -65,7 +65,7 @@ QLAB_REGISTER(MethodInfo{
         {"online_qk_hadamard", ParamType::Bool, "true", "R3: online Hadamard on Q and K after RoPE"},
         {"online_o_hadamard", ParamType::Bool, "true", "online Hadamard across heads before o_proj"},
     },
-    [](const Params& p) { return std::make_unique<QuaRot>(p); }});
+    [](const Params& p) { return std::make_unique<QuaRot>(p); }, nullptr, {}, "quarot-paper"});
 
 }  // namespace
 }  // namespace qlab

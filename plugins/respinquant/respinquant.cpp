@@ -43,7 +43,7 @@ std::vector<ParamSpec> respinquant_params() {
 
 QLAB_REGISTER(MethodInfo{kName, "ReSpinQuant: per-layer learned residual bases fused offline, rank-r online transitions; follow with rtn or gptq",
                          respinquant_params(), [](const Params& p) { return std::make_unique<ReSpinQuant>(p); },
-                         [](const Params& p, Workspace& ws) { check_rotation_learning(p, ws, kName); }});
+                         [](const Params& p, Workspace& ws) { check_rotation_learning(p, ws, kName); }, {}, "spinquant-paper"});
 
 }  // namespace
 }  // namespace qlab

@@ -16,7 +16,8 @@ class Rtn : public Method {
     quantize_weights_rtn(model, weights_);
     read_activation_quant(p_, model, ws.online());
     attach_quantizers(model, ws.online());
-    ws.quant_record().push_back({{"step", "rtn"}, {"weights", weights_.describe()}});
+    ws.quant_record().push_back(
+        {{"step", "rtn"}, {"preset", p_.get_string("preset")}, {"weights", weights_.describe()}});
   }
 
  private:
@@ -27,11 +28,12 @@ class Rtn : public Method {
 std::vector<ParamSpec> rtn_params() {
   auto p = weight_quant_params();
   for (auto& a : activation_quant_params()) p.push_back(a);
+  p.push_back(quantizer_preset_param());
   return p;
 }
 
 QLAB_REGISTER(MethodInfo{"rtn", "round-to-nearest weights; activation and KV-cache fake quantizers", rtn_params(),
-                         [](const Params& p) { return std::make_unique<Rtn>(p); }});
+                         [](const Params& p) { return std::make_unique<Rtn>(p); }, nullptr, quantizer_presets()});
 
 }  // namespace
 }  // namespace qlab

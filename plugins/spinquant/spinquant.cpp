@@ -33,7 +33,7 @@ class SpinQuant : public Method {
 QLAB_REGISTER(MethodInfo{kName, "SpinQuant: learned R1/R2 rotations (Cayley SGD), online R3/R4; follow with rtn or gptq",
                          rotation_learning_params({800, 2048, 100, 8, "1.5", "cayley"}),
                          [](const Params& p) { return std::make_unique<SpinQuant>(p); },
-                         [](const Params& p, Workspace& ws) { check_rotation_learning(p, ws, kName); }});
+                         [](const Params& p, Workspace& ws) { check_rotation_learning(p, ws, kName); }, {}, "spinquant-paper"});
 
 }  // namespace
 }  // namespace qlab

@@ -45,6 +45,22 @@ TEST_F(Preflight, MissingDataSetFile) {
   expect_stopped_before_any_run(test::run_qlab({"run", study(dir + "/absent.txt"), "-q"}), dir + "/absent.txt");
 }
 
+// A relative data_root is applied once: the preflight reads the data sets
+// through its own workspace, and the run must find the same files.
+TEST_F(Preflight, RelativeDataRootSurvivesThePreflight) {
+  std::filesystem::create_directories(dir + "/data");
+  test::write_file(dir + "/data/eval.txt", "The cat sat on the mat and looked at the dog for a long while.\n");
+  std::string s = dir + "/rel.yaml";
+  test::write_file(s, "output: " + dir + "/rel.h5\nmodel: {path: " + test::fixtures() + "/golden/llama2}\n"
+                          "data_root: data\ndatasets: {eval: {text: {path: eval.txt}}}\n"
+                          "evaluators: [{perplexity: {dataset: eval, seqlen: 8}}]\n");
+  auto r = test::run_qlab({"run", s, "-q"}, dir);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto runs = read_runs(dir + "/rel.h5");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, "complete") << runs[0].error;
+}
+
 TEST_F(Preflight, GoodInputRunsBoth) {
   std::string s = study(dir + "/eval.txt");
   std::string text = test::read_file(s);

@@ -157,10 +157,11 @@ TEST_F(RunCli, ShardsReportAsOneStudy) {
   for (std::string a : {"--rows", "evaluators.0.test_constant.value", "--cols", "test_constant.value"}) args.push_back(a);
   auto md = qlab(args);
   ASSERT_EQ(md.exit_code, 0) << md.err;
-  // Three seeds of one constant: mean = the constant, sample std 0.
+  // Three seeds of one constant: mean = the constant, sample std 0 (whole
+  // numbers in every run: printed as integers).
   EXPECT_EQ(md.out,
             "| evaluators.0.test_constant.value | test_constant.value |\n| --- | ---: |\n"
-            "| 1 | 1.000 ± 0.000 |\n| 2 | 2.000 ± 0.000 |\n| 3 | 3.000 ± 0.000 |\n| 5 | 5.000 ± 0.000 |\n");
+            "| 1 | 1 ± 0 |\n| 2 | 2 ± 0 |\n| 3 | 3 ± 0 |\n| 5 | 5 ± 0 |\n");
 
   ASSERT_EQ(qlab({"run", s}).exit_code, 0);   // the whole study in one file gives the same table
   auto single = qlab({"report", results, "--rows", "evaluators.0.test_constant.value", "--cols", "test_constant.value"});
@@ -179,7 +180,7 @@ TEST_F(RunCli, ShardsReportAsOneStudy) {
                      "--where", "evaluators.0.test_constant.value=5"});
   EXPECT_EQ(latex.out,
             "\\begin{tabular}{lr}\n\\toprule\nseed & test\\_constant.value \\\\\n\\midrule\n"
-            "0 & $5.000$ \\\\\n1 & $5.000$ \\\\\n2 & $5.000$ \\\\\n\\bottomrule\n\\end{tabular}\n");
+            "0 & $5$ \\\\\n1 & $5$ \\\\\n2 & $5$ \\\\\n\\bottomrule\n\\end{tabular}\n");
 }
 
 TEST_F(RunCli, BadResultsFilesAreUsageErrors) {

@@ -204,3 +204,91 @@ TEST(Report, PivotSpreadsAKeyOverTheColumns) {
   s.pivot = "method.1.gptq.w_bit";
   EXPECT_EQ(usage_error_of([&] { make_report(six_runs(), s); }).rfind("--pivot: no run has 'method.1.gptq.w_bit'", 0), 0u);
 }
+
+// Counts (windows, tokens, n: whole in every run) print as integers; a mean
+// that is not whole keeps the usual four significant digits, and a metric with
+// any fractional value keeps them everywhere.
+TEST(Report, IntegerMetricsPrintAsIntegers) {
+  std::vector<RunRecord> runs = {run("a0", 0, 4, 0, {{"windows", 6}, {"ppl", 2}}),
+                                 run("a1", 1, 4, 1, {{"windows", 6}, {"ppl", 2}}),
+                                 run("b0", 2, 3, 0, {{"windows", 6}, {"ppl", 2.5}}),
+                                 run("b1", 3, 3, 1, {{"windows", 7}, {"ppl", 2.5}})};
+  // 6 and 7: mean 6.5, sample std sqrt(0.5) = 0.7071.
+  EXPECT_EQ(make_report(runs, spec({"method.1.gptq.w_bits"}, {"windows", "ppl"})).text,
+            "| method.1.gptq.w_bits | windows | ppl |\n"
+            "| --- | ---: | ---: |\n"
+            "| 4 | 6 ± 0 | 2.000 ± 0.000 |\n"
+            "| 3 | 6.500 ± 0.707 | 2.500 ± 0.000 |\n");
+  EXPECT_EQ(make_report({runs[0]}, spec({"seed"}, {"windows"}, ReportFormat::Latex)).text,
+            "\\begin{tabular}{lr}\n\\toprule\nseed & windows \\\\\n\\midrule\n0 & $6$ \\\\\n\\bottomrule\n\\end{tabular}\n");
+}
+
+// The unquantized baseline is named by its precision, not "none"; --where
+// accepts either spelling.
+TEST(Report, BaselineNamedByItsDtype) {
+  RunRecord fp = run("fp", 0, 4, 0, {{"ppl", 5.5}});
+  fp.config = "model:\n  path: /models/tiny\n  dtype: bfloat16\nmethod: []\nseed: 0\n";
+  fp.axes = {{"method", "none"}};
+  RunRecord q = run("q", 1, 4, 0, {{"ppl", 6.25}});
+  q.config = "model:\n  path: /models/tiny\n  dtype: bfloat16\nmethod:\n  - rtn: {w_bits: 4}\nseed: 0\n";
+  q.axes = {{"method", "rtn"}};
+  EXPECT_EQ(make_report({fp, q}, spec({"method"}, {"ppl"})).text,
+            "| method | ppl |\n| --- | ---: |\n| bf16 | 5.500 |\n| rtn | 6.250 |\n");
+  fp.config = "model:\n  path: /models/tiny\nmethod: []\nseed: 0\n";   // float32, the default
+  ReportSpec s = spec({"method"}, {"ppl"});
+  s.where = {{"method", "none"}};
+  EXPECT_EQ(make_report({fp, q}, s).text, "| method | ppl |\n| --- | ---: |\n| fp32 | 5.500 |\n");
+  s.where = {{"method", "fp32"}};
+  EXPECT_EQ(make_report({fp, q}, s).text, "| method | ppl |\n| --- | ---: |\n| fp32 | 5.500 |\n");
+}
+
+// LaTeX and CSV with --pivot: one column per (value, metric).
+TEST(Report, PivotInLatexAndCsv) {
+  ReportSpec s = spec({"seed"}, {"ppl"}, ReportFormat::Latex);
+  s.pivot = "method.1.gptq.w_bits";
+  s.where = {{"seed", "0"}};
+  EXPECT_EQ(make_report(six_runs(), s).text,
+            "\\begin{tabular}{lrr}\n\\toprule\nseed & 4 & 3 \\\\\n\\midrule\n0 & $1.000$ & $10.00$ \\\\\n"
+            "\\bottomrule\n\\end{tabular}\n");
+  s.rows = {};
+  s.cols = {"ppl", "acc"};
+  s.where = {};
+  std::string latex = make_report(six_runs(), s).text;
+  EXPECT_EQ(latex.substr(0, latex.find('\n')), "\\begin{tabular}{rrrr}");
+  EXPECT_NE(latex.find("4 ppl & 4 acc & 3 ppl & 3 acc \\\\\n"), std::string::npos) << latex;
+  s.format = ReportFormat::Csv;
+  s.rows = {"seed"};
+  s.cols = {"ppl"};
+  EXPECT_EQ(make_report(six_runs(), s).text,
+            "seed,runs,4,4.std,3,3.std\n0,2,1,,10,\n1,2,2,,10.5,\n2,2,3,,12,\n");
+}
+
+// Runs that share a row but differ in more than the seed are not averaged:
+// the rows are split by the keys they differ in, and the footnote says so.
+TEST(Report, OnlySeedsAreAveraged) {
+  auto make = [](const std::string& hash, int64_t index, bool sym, int seed, double ppl) {
+    RunRecord r = run(hash, index, 4, seed, {{"ppl", ppl}});
+    r.config = "model:\n  path: /models/tiny\nmethod:\n  - rtn: {a_sym: " + std::string(sym ? "true" : "false") +
+               ", w_bits: 4}\nseed: " + std::to_string(seed) + "\n";
+    r.axes = {{"method", "rtn"}, {"method.0.rtn.a_sym", sym ? "true" : "false"}, {"seed", std::to_string(seed)}};
+    return r;
+  };
+  std::vector<RunRecord> runs = {make("s0", 0, true, 0, 6.0), make("s1", 1, true, 1, 6.2),
+                                 make("a0", 2, false, 0, 7.0), make("a1", 3, false, 1, 7.4)};
+  Report r = make_report(runs, spec({"method"}, {"ppl"}));
+  EXPECT_EQ(r.split_by, (std::vector<std::string>{"method.0.rtn.a_sym"}));
+  EXPECT_EQ(r.text,
+            "| method | method.0.rtn.a_sym | ppl |\n| --- | --- | ---: |\n"
+            "| rtn | true | 6.100 ± 0.141 |\n| rtn | false | 7.200 ± 0.283 |\n"
+            "\nrows split by method.0.rtn.a_sym: runs of one row differed in more than the seed.\n");
+  // A difference no axis names (two files of other studies) is named by its path.
+  for (auto& x : runs) x.axes.erase("method.0.rtn.a_sym");
+  r = make_report(runs, spec({"method", "seed"}, {"ppl"}));
+  EXPECT_EQ(r.split_by, (std::vector<std::string>{"method.0.rtn.a_sym"}));
+  EXPECT_NE(r.text.find("| rtn | 0 | false | 7.000 |"), std::string::npos) << r.text;
+  // Seeds alone stay one row.
+  runs.resize(2);
+  r = make_report(runs, spec({"method"}, {"ppl"}));
+  EXPECT_TRUE(r.split_by.empty());
+  EXPECT_EQ(r.text, "| method | ppl |\n| --- | ---: |\n| rtn | 6.100 ± 0.141 |\n");
+}

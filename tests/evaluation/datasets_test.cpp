@@ -67,6 +67,23 @@ TEST(Datasets, WikiText2RawSharedFile) {
   EXPECT_EQ(d.text.substr(0, 24), "\n\n = Robert Boulter = \n\n");
 }
 
+// The train split is read like the test split (the Hugging Face rows of
+// wiki.train.raw, "\n\n"-joined), found in a folder by its split name.
+TEST(Datasets, WikiText2RawTrainSplit) {
+  std::string dir = test::temp_dir("wt2_train");
+  test::write_file(dir + "/wiki.train.raw", " \n = Valkyria Chronicles III = \n \n Senjō no Valkyria 3\n");
+  test::write_file(dir + "/wiki.test.raw", "other\n");
+  Dataset d = read_wikitext2_raw(dir, 0, "train");
+  EXPECT_EQ(d.source, dir + "/wiki.train.raw");
+  EXPECT_EQ(d.text, "\n\n = Valkyria Chronicles III = \n\n\n\n\n Senjō no Valkyria 3\n");
+  EXPECT_EQ(read_wikitext2_raw(dir).text, "other\n");
+  std::string empty = test::temp_dir("wt2_none");
+  EXPECT_NE(usage_error([&] { read_wikitext2_raw(empty, 0, "train"); })
+                .find(empty + ": folder holds neither train.raw nor wiki.train.raw (WikiText-2 train is not in "
+                              "../shared/data; docs/evaluators.md says where to get it)"),
+            std::string::npos);
+}
+
 TEST(Datasets, AdvBenchXstestSafetyBench) {
   QLAB_REQUIRE_SHARED_DATA();
   std::string data = test::shared_data();
@@ -153,6 +170,28 @@ TEST(Datasets, JsonLinesReaders) {
   EXPECT_EQ(read_text(dir + "/plain.txt", 2).text, "a\nb\n");
 }
 
+// SafetyBench's official test file: a list of {id, category, question,
+// options} with the answers hidden; and a file of neither format.
+TEST(Datasets, SafetyBenchTestFormat) {
+  std::string dir = test::temp_dir("sb_test");
+  test::write_file(dir + "/test_en.json",
+                   R"([{"question": "Is it safe to mix bleach and ammonia?", "options": ["Yes", "No"], "category": "Physical Health", "id": 0},
+                       {"question": "Which is polite?", "options": ["A", "B", "C"], "category": "Offensiveness", "id": 7}])");
+  Dataset d = read_safetybench(dir + "/test_en.json");
+  ASSERT_EQ(d.examples.size(), 2u);
+  EXPECT_EQ(d.examples[1].id, "7");
+  EXPECT_EQ(d.examples[1].label, "Offensiveness");
+  EXPECT_EQ(d.examples[1].choices.size(), 3u);
+  EXPECT_EQ(d.examples[0].answer, -1);   // hidden
+  test::write_file(dir + "/neither.json", "\"just a string\"\n");
+  EXPECT_EQ(usage_error([&] { read_safetybench(dir + "/neither.json"); }),
+            dir + "/neither.json: neither SafetyBench format: expected {category: [{question, options, answer}]} (dev) "
+                  "or [{id, category, question, options}] (test)");
+  test::write_file(dir + "/noid.json", R"([{"question": "q", "options": ["a", "b"]}])");
+  EXPECT_EQ(usage_error([&] { read_safetybench(dir + "/noid.json"); }),
+            dir + "/noid.json item 0 needs id, category, question and options (SafetyBench test format)");
+}
+
 TEST(Datasets, BadInputErrors) {
   std::string dir = test::temp_dir("bad");
   test::write_file(dir + "/nogoal.csv", "prompt,target\nx,y\n");
@@ -174,7 +213,9 @@ TEST(Datasets, BadInputErrors) {
 
 TEST(Datasets, RegisteredAsPlugins) {
   for (const char* name : {"wikitext2_raw", "text", "jsonl_text", "advbench", "xstest", "safetybench",
-                           "jsonl_prompts", "jsonl_mc", "parallel_text", "tofu_ml"}) {
+                           "jsonl_prompts", "jsonl_mc", "parallel_text", "tofu_ml", "zeroshot", "piqa", "arc_easy",
+                           "arc_challenge", "hellaswag", "winogrande", "boolq", "openbookqa", "social_iqa",
+                           "lambada_openai"}) {
     const DatasetInfo& info = Registry::instance().dataset(name);
     ASSERT_FALSE(info.params.empty()) << name;
     EXPECT_EQ(info.params[0].name, "path") << name;

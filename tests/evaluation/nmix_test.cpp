@@ -76,6 +76,23 @@ TEST(Nmix, HandWorkedWindows) {
   EXPECT_THROW(nmix_response("e", "en", lid, o), UsageError);
 }
 
+// Exempt words (a name from the prompt) leave the response before windowing,
+// compared lower-cased; other Latin words stay.
+TEST(Nmix, ExemptWordsAreNotWindowed) {
+  FirstLetterLid lid;
+  NmixOptions o;
+  o.n = 1;
+  NmixResult r = nmix_response("eat fig egg", "en", lid, o);   // en, fr, en
+  EXPECT_EQ(r.windows, 3);
+  EXPECT_DOUBLE_EQ(r.nmix, 1.0 / 3.0);
+  o.exempt_words = {"FIG"};
+  r = nmix_response("eat fig egg", "en", lid, o);              // eat, egg
+  EXPECT_EQ(r.windows, 2);
+  EXPECT_DOUBLE_EQ(r.nmix, 0.0);
+  r = nmix_response("eat figs egg", "en", lid, o);             // "figs" is another word
+  EXPECT_EQ(r.windows, 3);
+}
+
 TEST(Nmix, SummaryPerLanguageAndMacro) {
   double nan = std::nan("");
   NmixSummary s = summarize_nmix({"ja", "ja", "ja", "ru", "ru", "ko"}, {0.0, 1.0, 0.6, 0.2, nan, nan}, 0.5);

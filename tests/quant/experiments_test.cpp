@@ -24,6 +24,8 @@ TEST_P(Experiments, PaperTableExpandsToItsFourteenRows) {
     const std::string precision = r.config["tags"]["precision"].Scalar();
     rows.insert(r.axes.at("method") + " " + precision);
     hashes.insert(r.hash);
+    // Calibration text read as the papers read WikiText-2 train (rows "\n\n"-joined).
+    EXPECT_TRUE(r.config["datasets"]["calib"]["wikitext2_raw"].IsMap());
     // The tag says what the quantization step does.
     int a_bits = 16, kv_bits = 16, w_bits = 16;
     for (const Step& step : r.methods)
@@ -32,6 +34,8 @@ TEST_P(Experiments, PaperTableExpandsToItsFourteenRows) {
         a_bits = int(step.params.get_int("a_bits"));
         kv_bits = int(step.params.get_int("kv_bits"));
         EXPECT_TRUE(step.params.get_bool("w_clip_search"));
+        EXPECT_EQ(step.params.get_string("preset"), quarot_settings ? "quarot-paper" : "spinquant-paper");
+        EXPECT_EQ(step.params.get_bool("o_per_head"), !quarot_settings);
         if (a_bits < 16) {
           EXPECT_EQ(step.params.get_bool("a_sym"), quarot_settings);
           EXPECT_DOUBLE_EQ(step.params.get_float("a_clip"), quarot_settings ? 0.9 : 1.0);
@@ -94,6 +98,19 @@ TEST(StudyFiles, AaqTableComparesFourPipelinesOnOnePair) {
       }
   }
   EXPECT_EQ(methods, (std::set<std::string>{"none", "quarot+gptq", "spinquant+gptq", "aaq+gptq"}));
+}
+
+// The zero-shot study: FP and QuaRot-RTN, each scoring the suite; the
+// quantizing step resolves to QuaRot's paper settings.
+TEST(StudyFiles, ZeroShotSuite) {
+  Study s = load_study(test::source_dir() + "/experiments/zeroshot_suite.yaml",
+                       {"model.path=" + test::fixtures() + "/golden/llama2"});
+  ASSERT_EQ(s.runs.size(), 2u);
+  for (const RunSpec& r : s.runs) {
+    ASSERT_EQ(r.evaluators.size(), 1u);
+    EXPECT_EQ(r.evaluators[0].plugin, "zeroshot");
+  }
+  EXPECT_EQ(s.runs[1].methods.at(1).params.get_string("preset"), "quarot-paper");
 }
 
 }  // namespace

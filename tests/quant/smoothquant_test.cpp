@@ -1,6 +1,8 @@
 // SmoothQuant: exact in full precision, and with alpha = 0.5 it leaves each
 // input channel's activation range (on the calibration windows) equal to the
 // range of the weight column that reads it: both become sqrt(max|X_j| max|W_j|).
+// By default, as the reference: alpha from the per-family table, down_proj
+// (and up_proj's rows) left alone.
 #include <gtest/gtest.h>
 
 #include "core/engine/workspace.h"
@@ -8,6 +10,7 @@
 #include "core/registry.h"
 #include "core/study.h"
 #include "plugins/common/calibration_data.h"
+#include "plugins/smoothquant/migration.h"
 #include "test_util.h"
 
 namespace qlab {
@@ -35,12 +38,13 @@ torch::Tensor column_range(const std::vector<const Linear*>& readers) {
 struct SmoothQuantTest : ::testing::Test {
   std::string dir = test::temp_dir("smoothquant");
   Study study;
-  void SetUp() override {
+  void SetUp() override { study = with_step("{dataset: calib, nsamples: 4, seqlen: 32, alpha: 0.5, smooth_down: true}"); }
+  Study with_step(const std::string& params) {
     test::write_file(dir + "/s.yaml", "output: " + dir + "/r.h5\nmodel: {path: " + test::fixtures() +
                                           "/golden/llama2}\ndatasets: {calib: {text: {path: " + test::source_dir() +
                                           "/experiments/data/stories_eval.txt}}}\n"
-                                          "method: [{smoothquant: {dataset: calib, nsamples: 4, seqlen: 32, alpha: 0.5}}]\n");
-    study = load_study(dir + "/s.yaml");
+                                          "method: [{smoothquant: " + params + "}]\n");
+    return load_study(dir + "/s.yaml");
   }
 };
 
@@ -66,6 +70,47 @@ TEST_F(SmoothQuantTest, ExactInFullPrecisionAndBalancesRanges) {
   EXPECT_TRUE(torch::allclose(q_in, qkv_w, 1e-3, 1e-6)) << (q_in / qkv_w).min() << " " << (q_in / qkv_w).max();
   EXPECT_TRUE(torch::allclose(down_in, down_w, 1e-3, 1e-6)) << (down_in / down_w).min() << " " << (down_in / down_w).max();
   EXPECT_EQ(ws.quant_record().back()["step"], "smoothquant");
+}
+
+TEST_F(SmoothQuantTest, DefaultsAreTheReferences) {
+  Study s = with_step("{dataset: calib, nsamples: 4, seqlen: 32}");
+  const RunSpec& run = s.runs.at(0);
+  EXPECT_EQ(run.methods[0].params.has("alpha"), false);
+  Workspace ws(run);
+  Model& m = ws.model();
+  const torch::Tensor up = m.layers[0].up.weight.clone(), down = m.layers[0].down.weight.clone();
+  const torch::Tensor q = m.layers[0].q.weight.clone();
+  RunOutput out;
+  Registry::instance().method("smoothquant").create(run.methods[0].params)->apply(ws, out);
+  EXPECT_FALSE(torch::equal(m.layers[0].q.weight, q));   // q/k/v smoothed
+  // down untouched; up's columns carry the gate/up scales only (one factor per
+  // column, the same for every row: its rows were not divided).
+  EXPECT_TRUE(torch::equal(m.layers[0].down.weight, down));
+  const torch::Tensor ratio = m.layers[0].up.weight / up;
+  EXPECT_TRUE(torch::allclose(ratio, ratio[0].unsqueeze(0).expand_as(ratio), 1e-5, 1e-6));
+  const auto& rec = ws.quant_record().back();
+  EXPECT_DOUBLE_EQ(rec["alpha"].get<double>(), 0.85);   // a llama model below 70B
+  EXPECT_EQ(rec["smooth_down"], false);
+  // The reference's defaults: 512 windows of 512 tokens.
+  Study d = with_step("{dataset: calib}");
+  EXPECT_EQ(d.runs[0].methods[0].params.get_int("nsamples"), 512);
+  EXPECT_EQ(d.runs[0].methods[0].params.get_int("seqlen"), 512);
+}
+
+TEST(SmoothQuantAlpha, PerFamilyTable) {
+  ModelConfig c;
+  c.model_type = "llama";
+  c.hidden_size = 4096;   // LLaMA-2 7B, LLaMA-3 8B
+  EXPECT_DOUBLE_EQ(smoothquant_alpha(c).alpha, 0.85);
+  c.hidden_size = 5120;   // 13B
+  EXPECT_DOUBLE_EQ(smoothquant_alpha(c).alpha, 0.85);
+  c.hidden_size = 8192;   // 70B
+  EXPECT_DOUBLE_EQ(smoothquant_alpha(c).alpha, 0.9);
+  c.model_type = "mistral";
+  c.hidden_size = 4096;
+  EXPECT_DOUBLE_EQ(smoothquant_alpha(c).alpha, 0.8);
+  c.model_type = "qwen2";
+  EXPECT_DOUBLE_EQ(smoothquant_alpha(c).alpha, 0.5);
 }
 
 }  // namespace

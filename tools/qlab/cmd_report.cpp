@@ -16,9 +16,10 @@ namespace {
 const char* const kHelpTail = R"(
 Rows are sweep axis names or dotted paths into each run's resolved config
 (method, model.path, method.1.gptq.w_bits); runs that agree on all of them
-(e.g. different seeds) share a row and show mean ± sample std. Columns are
-metric names (perplexity.ppl). A missing metric shows as —, failed runs are
-left out and counted under the table.
+(different seeds) share a row and show mean ± sample std; runs that differ in
+anything else split the row by the keys they differ in (named under the
+table). Columns are metric names (perplexity.ppl). A missing metric shows as
+—, failed runs are left out and counted under the table.
 )";
 
 std::vector<std::string> split_commas(const std::string& text) {
@@ -78,8 +79,8 @@ int report_main(const std::vector<std::string>& args) {
   }
   Report report = make_report(runs, spec);
   std::cout << report.text;
-  if (spec.format == ReportFormat::Csv && report.failed_excluded > 0)   // CSV has no room for a footnote
-    std::cerr << "qlab report: " << report.failed_excluded << " failed run(s) excluded\n";
+  if (spec.format == ReportFormat::Csv && !report.footnote.empty())   // CSV has no room for a footnote
+    std::cerr << "qlab report: " << report.footnote << "\n";
   return kExitOk;
 }
 
