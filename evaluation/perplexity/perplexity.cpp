@@ -14,13 +14,19 @@
 namespace qlab {
 namespace {
 
+// A window longer than the model's context: refused (before any run, and here).
+void check_window(const Params& p, Workspace& ws) {
+  check_context(ws, p, p.get_int("seqlen"), "'seqlen' " + std::to_string(p.get_int("seqlen")));
+}
+
 class Perplexity : public Evaluator {
  public:
   explicit Perplexity(const Params& p)
-      : dataset_(p.get_string("dataset")), seqlen_(p.get_int("seqlen")),
+      : params_(p), dataset_(p.get_string("dataset")), seqlen_(p.get_int("seqlen")),
         max_windows_(p.get_int("max_windows")), batch_(p.get_int("batch_size")) {}
 
   void evaluate(Workspace& ws, RunOutput& out) override {
+    check_window(params_, ws);
     const Dataset& data = ws.dataset(dataset_);
     if (data.text.empty()) throw UsageError(data.source + ": data set '" + dataset_ + "' has no text for perplexity");
     // One BOS at the start of the corpus, as the reference code's single
@@ -61,6 +67,7 @@ class Perplexity : public Evaluator {
   }
 
  private:
+  Params params_;
   std::string dataset_;
   int64_t seqlen_, max_windows_, batch_;
 };
@@ -73,8 +80,9 @@ QLAB_REGISTER(EvaluatorInfo{
         {"seqlen", ParamType::Int, "2048", "window length in tokens", false, 2, 1 << 20},
         {"max_windows", ParamType::Int, "0", "evaluate at most this many windows (0: all)", false, 0, {}},
         {"batch_size", ParamType::Int, "1", "windows per forward pass", false, 1, 1024},
+        allow_past_context_param(),
     },
-    [](const Params& p) { return std::make_unique<Perplexity>(p); }});
+    [](const Params& p) { return std::make_unique<Perplexity>(p); }, check_window});
 
 }  // namespace
 }  // namespace qlab

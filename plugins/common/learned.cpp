@@ -51,6 +51,11 @@ TransformCache transform_cache(Workspace& ws, const Params& p, const std::string
         << d->second.params.node();
   }
   if (run.config["data_root"]) e << YAML::Key << "data_root" << YAML::Value << run.config["data_root"];
+  // What the checkpoint and the calibration text hold: a changed file trains anew.
+  std::vector<InputFile> read;
+  for (const InputFile& f : run.inputs)
+    if (f.role == "model" || (p.has("dataset") && f.role == "datasets." + p.get_string("dataset"))) read.push_back(f);
+  e << YAML::Key << "inputs" << YAML::Value << inputs_identity(read);
   e << YAML::Key << "seed" << YAML::Value << run.seed << YAML::Key << "method" << YAML::Value << method
     << YAML::Key << "params" << YAML::Value << p.node();
   e << YAML::Key << "quantizers" << YAML::Value << q.online.to_json().dump() << YAML::Key << "weights" << YAML::Value

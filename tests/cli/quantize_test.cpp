@@ -3,6 +3,7 @@
 // in memory, and only with the saved online quantizers attached.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "core/engine/workspace.h"
@@ -18,10 +19,11 @@ namespace {
 const char* kText = "Die Katze schläft auf dem Sofa, while the dog waits by the door.";
 
 double in_memory_logprob(const std::string& model_dir, const std::string& dir) {
-  const std::string study = dir + "/s.yaml";
-  test::write_file(study, "model: {path: " + model_dir + "}\noutput: " + dir +
-                              "/r.h5\nmethod:\n  - quarot\n  - rtn: {w_bits: 4, a_bits: 4, a_sym: true, kv_bits: 4}\n");
-  Study s = load_study(study, {});
+  StudyRules methods_only;
+  methods_only.needs_evaluators = false;
+  Study s = load_study_text("model: {path: " + model_dir + "}\noutput: " + dir +
+                                "/r.h5\nmethod:\n  - quarot\n  - rtn: {w_bits: 4, a_bits: 4, a_sym: true, kv_bits: 4}\n",
+                            "test", {}, methods_only);
   Workspace ws(s.runs.at(0));
   RunOutput out;
   for (const Step& step : s.runs[0].methods) Registry::instance().method(step.plugin).create(step.params)->apply(ws, out);
@@ -65,6 +67,33 @@ TEST(QuantizeCli, BadArgumentsAreUsageErrors) {
   EXPECT_EQ(bad_set.exit_code, 2);
   EXPECT_NE(bad_set.err.find("w_bits"), std::string::npos) << bad_set.err;
   EXPECT_EQ(test::run_qlab({"quantize", model, "--out", out}).exit_code, 2);   // no --method
+}
+
+// GPTQ without --calibration: the option is named, no file of qlab's own is,
+// and nothing is written.
+TEST(QuantizeCli, MissingCalibrationNamesTheOption) {
+  const std::string out = test::temp_dir("quantize") + "/q";
+  auto r = test::run_qlab({"quantize", test::fixtures() + "/golden/llama2", "--method", "quarot,gptq", "--out", out});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "qlab quantize: --method gptq calibrates on text: give --calibration FILE (qlab quantize --help)\n");
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// An existing checkpoint is replaced only with --force; the input model never.
+TEST(QuantizeCli, ExistingOutputNeedsForce) {
+  const std::string model = test::fixtures() + "/golden/llama2";
+  const std::string out = test::temp_dir("quantize") + "/q";
+  test::write_file(out + "/config.json", "{}");
+  auto refused = test::run_qlab({"quantize", model, "--method", "rtn", "--out", out});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_EQ(refused.err, "qlab quantize: --out " + out + " already exists; add --force to replace what it holds\n");
+  EXPECT_EQ(test::read_file(out + "/config.json"), "{}");
+  auto forced = test::run_qlab({"quantize", model, "--method", "rtn", "--out", out, "--force"});
+  EXPECT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_NE(test::read_file(out + "/config.json"), "{}");
+  auto self = test::run_qlab({"quantize", model, "--method", "rtn", "--out", model, "--force"});
+  EXPECT_EQ(self.exit_code, 2);
+  EXPECT_NE(self.err.find("is the input model's folder"), std::string::npos) << self.err;
 }
 
 }  // namespace

@@ -39,7 +39,8 @@ struct SmoothQuantTest : ::testing::Test {
     test::write_file(dir + "/s.yaml", "output: " + dir + "/r.h5\nmodel: {path: " + test::fixtures() +
                                           "/golden/llama2}\ndatasets: {calib: {text: {path: " + test::source_dir() +
                                           "/experiments/data/stories_eval.txt}}}\n"
-                                          "method: [{smoothquant: {dataset: calib, nsamples: 4, seqlen: 32, alpha: 0.5}}]\n");
+                                          "method: [{smoothquant: {dataset: calib, nsamples: 4, seqlen: 32, alpha: 0.5}}]\n"
+                                          "evaluators: [{perplexity: {dataset: calib}}]\n");
     study = load_study(dir + "/s.yaml");
   }
 };
