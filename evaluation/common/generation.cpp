@@ -13,6 +13,7 @@
 #include "core/model/generate.h"
 #include "core/model/model.h"
 #include "core/model/tokenizer.h"
+#include "core/progress.h"
 
 namespace qlab {
 
@@ -81,8 +82,8 @@ std::vector<std::string> generate_responses(Model& model, const Tokenizer& tok, 
       out[order[k]] = cut_at_stop(tok.decode(gen[k - b0], /*skip_special=*/true), o.stop);
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    spdlog::info("{}: generated {}/{} | {:.0f} tokens/s | ETA {:.0f} s", tag, b1, n,
-                 new_tokens / std::max(secs, 1e-9), secs / b1 * (n - b1));
+    spdlog::info("{}: generated {}/{} | {:.0f} tokens/s | ETA {}", tag, b1, n, new_tokens / std::max(secs, 1e-9),
+                 format_duration(secs / b1 * (n - b1)));
   }
   return out;
 }

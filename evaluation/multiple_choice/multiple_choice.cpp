@@ -23,6 +23,7 @@
 
 #include "core/engine/workspace.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "core/registry.h"
 #include "evaluation/common/text_norm.h"
 
@@ -127,8 +128,8 @@ class MultipleChoice : public Evaluator {
       size_t b1 = std::min(rows.size(), b0 + size_t(batch_));
       for (double s : score_rows(model, {rows.begin() + b0, rows.begin() + b1}, pad)) ll.push_back(s);
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      spdlog::info("multiple_choice {}: scored {}/{} choices | ETA {:.0f} s", dataset_, b1, rows.size(),
-                   secs / b1 * (rows.size() - b1));
+      spdlog::info("multiple_choice {}: scored {}/{} choices | ETA {}", dataset_, b1, rows.size(),
+                   format_duration(secs / b1 * (rows.size() - b1)));
     }
 
     std::vector<int64_t> predictions, predictions_norm, answers, correct;

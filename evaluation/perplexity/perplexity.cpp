@@ -9,6 +9,7 @@
 
 #include "core/engine/workspace.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "core/registry.h"
 
 namespace qlab {
@@ -52,8 +53,8 @@ class Perplexity : public Evaluator {
       for (int64_t i = 0; i < nb; ++i) window_nll.push_back(nll[i].item<double>());
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       int64_t done = w0 + nb;
-      spdlog::info("perplexity {}: window {}/{} | {:.0f} tokens/s | ETA {:.0f} s", dataset_, done, windows,
-                   done * seqlen_ / std::max(secs, 1e-9), secs / done * (windows - done));
+      spdlog::info("perplexity {}: window {}/{} | {:.0f} tokens/s | ETA {}", dataset_, done, windows,
+                   done * seqlen_ / std::max(secs, 1e-9), format_duration(secs / done * (windows - done)));
     }
     double mean = 0;
     for (double v : window_nll) mean += v;

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "core/engine/workspace.h"
 #include "core/model/generate.h"
@@ -43,6 +44,15 @@ TEST(QuantizeCli, SavedCheckpointScoresAsTheInMemoryPipeline) {
   auto r = test::run_qlab({"quantize", model, "--method", "quarot,rtn", "--set", "rtn.w_bits=4", "--set", "rtn.a_bits=4",
                            "--set", "rtn.a_sym=true", "--set", "rtn.kv_bits=4", "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The same log format as `qlab run` ("[12:34:56] info: ..."), on stderr.
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("(^|\n)\\[[0-9:]{8}\\] info: wrote " + out + " \\(quarot,rtn; [0-9]+ steps recorded in qlab_quant.json\\)\n")))
+      << r.err;
+  // `qlab inspect` lists the online ops the checkpoint brings; a plain one has none.
+  auto inspected = test::run_qlab({"inspect", out});
+  EXPECT_EQ(inspected.exit_code, 0) << inspected.err;
+  EXPECT_NE(inspected.out.find("online ops    fake_quant int4 on layers.*."), std::string::npos) << inspected.out;
+  EXPECT_NE(inspected.out.find("online ops    hadamard"), std::string::npos) << inspected.out;
+  EXPECT_NE(test::run_qlab({"inspect", model}).out.find("online ops    none\n"), std::string::npos);
   const nlohmann::json description = nlohmann::json::parse(test::read_file(out + "/qlab_quant.json"));
   EXPECT_NE(description.dump().find("\"bits\":4"), std::string::npos) << description.dump();
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include "core/fingerprint.h"
 #include "core/store.h"
@@ -48,6 +49,10 @@ TEST(StaleResults, ChangedWeightsGiveANewRunAndTheOldOneIsStale) {
   EXPECT_EQ(rerun.exit_code, 0) << rerun.err;
   EXPECT_NE(rerun.err.find("(1 now, 0 skipped)"), std::string::npos) << rerun.err;
   ASSERT_EQ(read_runs(results).size(), 2u);
+  // Every progress line writes durations one way (core/progress.h): "ETA 0s", never "ETA 0 s".
+  EXPECT_TRUE(std::regex_search(rerun.err, std::regex("perplexity e: window 4/4 \\| [0-9]+ tokens/s \\| ETA 0s\n")))
+      << rerun.err;
+  EXPECT_FALSE(std::regex_search(rerun.err, std::regex("ETA [0-9]+ s"))) << rerun.err;
 
   auto report = test::run_qlab({"report", results, "--rows", "method", "--cols", "perplexity.ppl", "--format", "csv"});
   EXPECT_EQ(report.exit_code, 0) << report.err;

@@ -3,6 +3,8 @@
 // checkpoint (rotated, fake-quantized weights in the model's dtype) plus
 // qlab_quant.json with the online transforms and activation / KV quantizers,
 // which qlab re-attaches when it loads DIR.
+#include <spdlog/spdlog.h>
+
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <iostream>
@@ -121,8 +123,7 @@ int quantize_main(const std::vector<std::string>& args) {
   m.config.tie_word_embeddings = m.lm_head.weight.is_same(m.embed.weight);
   save_checkpoint(out, m.config, m.checkpoint_tensors(), model);
   save_quantization(out, m, ws.online(), ws.quant_record());
-  std::cout << "wrote " << out << " (" << methods << "; " << ws.quant_record().size() << " steps recorded in "
-            << kQuantDescriptionFile << ")\n";
+  spdlog::info("wrote {} ({}; {} steps recorded in {})", out, methods, ws.quant_record().size(), kQuantDescriptionFile);
   return kExitOk;
 }
 
