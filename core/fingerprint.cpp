@@ -1,5 +1,6 @@
 #include "core/fingerprint.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,6 +90,9 @@ std::pair<std::string, int64_t> FingerprintCache::hash(const std::string& path) 
   if (!stat_file(path, size, mtime)) return {"", -1};
   auto it = entries_.find(path);
   if (it != entries_.end() && it->second.size == size && it->second.mtime_ns == mtime) return {it->second.sha256, size};
+  // A checkpoint shard takes seconds: say why the study has not started yet.
+  if (size >= (int64_t(256) << 20))
+    spdlog::info("fingerprinting {} ({} MB; once, then cached by path, size and mtime)", path, size >> 20);
   std::string sha = sha256_of_file(path);
   if (sha.empty()) return {"", -1};
   ++hashed_;

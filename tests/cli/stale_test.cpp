@@ -63,5 +63,27 @@ TEST(StaleResults, ChangedWeightsGiveANewRunAndTheOldOneIsStale) {
   EXPECT_NE(kept.err.find("is stale"), std::string::npos) << kept.err;
 }
 
+// A big checkpoint file is hashed once, saying so, and then taken from the
+// cache file by later processes (here a sparse 256 MB file, a dry run).
+TEST(StaleResults, BigInputHashedOnceAcrossProcesses) {
+  const std::string dir = test::temp_dir("stale_big"), model = dir + "/model";
+  fs::create_directories(model);
+  { std::ofstream(model + "/model.safetensors"); }
+  fs::resize_file(model + "/model.safetensors", 256u << 20);
+  test::write_file(dir + "/eval.txt", "text\n");
+  const std::string study = dir + "/s.yaml";
+  test::write_file(study, "output: " + dir + "/r.h5\nmodel: {path: " + model + "}\ndatasets: {e: {text: {path: " + dir +
+                              "/eval.txt}}}\nevaluators: [{perplexity: {dataset: e, seqlen: 8}}]\n");
+  const std::string line = "QLAB_CACHE_DIR='" + dir + "/cache' '" + test::qlab_bin() + "' run '" + study + "' --dry-run";
+  auto first = test::run_shell(line);
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.err.find("fingerprinting " + model + "/model.safetensors (256 MB; once, then cached by path, size and mtime)"),
+            std::string::npos) << first.err;
+  auto second = test::run_shell(line);
+  EXPECT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.err.find("fingerprinting"), std::string::npos) << second.err;
+  EXPECT_EQ(first.out, second.out);   // the same run hash
+}
+
 }  // namespace
 }  // namespace qlab
