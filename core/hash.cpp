@@ -1,6 +1,6 @@
 #include "core/hash.h"
 
-#include <array>
+#include <algorithm>
 #include <cstdint>
 
 namespace qlab {
@@ -42,23 +42,43 @@ void compress(std::array<uint32_t, 8>& h, const unsigned char* block) {
 
 }  // namespace
 
-std::string sha256_hex(const std::string& data) {
-  // Initial state: fractional parts of the square roots of the first 8 primes.
-  std::array<uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                               0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+// Initial state: fractional parts of the square roots of the first 8 primes.
+Sha256::Sha256()
+    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
+
+void Sha256::update(const char* data, size_t n) {
+  total_ += n;
+  const auto* p = reinterpret_cast<const unsigned char*>(data);
+  if (!pending_.empty()) {
+    size_t take = std::min(n, 64 - pending_.size());
+    pending_.append(reinterpret_cast<const char*>(p), take);
+    p += take, n -= take;
+    if (pending_.size() < 64) return;
+    compress(h_, reinterpret_cast<const unsigned char*>(pending_.data()));
+    pending_.clear();
+  }
+  for (; n >= 64; p += 64, n -= 64) compress(h_, p);
+  pending_.assign(reinterpret_cast<const char*>(p), n);
+}
+
+std::string Sha256::hex() {
   // Padding: a 1 bit, zeros up to 56 mod 64 bytes, then the bit length big-endian.
-  std::string msg = data;
-  msg += char(0x80);
-  while (msg.size() % 64 != 56) msg += char(0);
-  uint64_t bits = uint64_t(data.size()) * 8;
-  for (int i = 7; i >= 0; --i) msg += char((bits >> (8 * i)) & 0xff);
-  for (size_t off = 0; off < msg.size(); off += 64)
-    compress(h, reinterpret_cast<const unsigned char*>(msg.data() + off));
+  const uint64_t bits = total_ * 8;
+  std::string tail(1, char(0x80));
+  tail.append((64 + 56 - (total_ + 1) % 64) % 64, char(0));
+  for (int i = 7; i >= 0; --i) tail += char((bits >> (8 * i)) & 0xff);
+  update(tail.data(), tail.size());
   static const char* hex = "0123456789abcdef";
   std::string out;
-  for (uint32_t v : h)
+  for (uint32_t v : h_)
     for (int i = 28; i >= 0; i -= 4) out += hex[(v >> i) & 0xf];
   return out;
+}
+
+std::string sha256_hex(const std::string& data) {
+  Sha256 h;
+  h.update(data.data(), data.size());
+  return h.hex();
 }
 
 }  // namespace qlab

@@ -17,6 +17,12 @@ const char* to_string(ParamType t) {
   return "?";
 }
 
+Params& Params::operator=(const Params& other) {
+  owner_ = other.owner_;
+  values_.reset(other.values_);
+  return *this;
+}
+
 bool Params::has(const std::string& key) const { return values_.IsMap() && values_[key].IsDefined(); }
 
 YAML::Node Params::at(const std::string& key) const {

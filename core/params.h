@@ -23,7 +23,10 @@ struct ParamSpec {
   std::string doc;                    // one line
   bool required = false;
   std::optional<double> min, max;     // inclusive range for Int/Float (and each list element)
-  std::vector<std::string> choices;   // allowed values for String (and each list element)
+  std::vector<std::string> choices;   // allowed values for String or Int (and each list element), as text
+  // A file or folder the plugin reads: a relative one is resolved once, when
+  // the study loads, against the study's data_root (core/study.h).
+  bool is_path = false;
 };
 
 // Values of one plugin step, already validated against its schema and with
@@ -32,6 +35,10 @@ class Params {
  public:
   Params() = default;
   Params(std::string owner, YAML::Node values) : owner_(std::move(owner)), values_(std::move(values)) {}
+  Params(const Params&) = default;
+  // Assignment rebinds to the other values: YAML::Node's own operator= writes
+  // through to the node it refers to, which would change every Params sharing it.
+  Params& operator=(const Params& other);
 
   bool has(const std::string& key) const;
   bool get_bool(const std::string& key) const;

@@ -59,6 +59,9 @@ struct EvaluatorInfo {
   std::string name, description;
   std::vector<ParamSpec> params;
   std::function<std::unique_ptr<Evaluator>(const Params&)> create;
+  // Optional, like MethodInfo::check: inputs checked before any run starts,
+  // without loading the weights (a window or a generation past the model's context).
+  std::function<void(const Params&, Workspace&)> check = nullptr;
 };
 
 struct DatasetInfo {
@@ -103,8 +106,9 @@ class Registry {
 // External plugins. Bump when Registry, Method, Evaluator, Workspace or Params
 // change layout. The entry point returns 0 when it registered, or its own ABI
 // version when host_abi differs (and then registers nothing).
-constexpr int kPluginAbiVersion = 4;   // 2: MethodInfo::check; 3: Method::apply gets the RunOutput, weight ops;
-                                       // 4: MethodInfo::presets, paper_preset
+constexpr int kPluginAbiVersion = 5;   // 2: MethodInfo::check; 3: Method::apply gets the RunOutput, weight ops;
+                                       // 4: MethodInfo::presets, paper_preset; 5: ParamSpec::is_path,
+                                       // EvaluatorInfo::check, Workspace::model_config
 extern "C" {
 typedef int (*qlab_plugin_entry_fn)(qlab::Registry* registry, int host_abi);
 }

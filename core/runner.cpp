@@ -136,6 +136,7 @@ RunnerSummary run_study(const Study& study, const RunFunction& run, const Runner
     rec.hash = spec.hash;
     rec.study = study.name;
     rec.config = spec.config_yaml;
+    rec.inputs = inputs_json(spec.inputs);
     rec.axes = spec.axes;
     rec.index = static_cast<int64_t>(mine[k]);
     rec.seed = spec.seed;

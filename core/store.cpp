@@ -106,6 +106,7 @@ void write_array(H5::Group& g, const std::string& name, const Array& array) {
 void write_run(H5::Group& g, const RunRecord& r) {
   write_string_attr(g, "study", r.study);
   write_string_attr(g, "config", r.config);
+  write_string_attr(g, "inputs", r.inputs);
   write_string_attr(g, "axes", nlohmann::json(r.axes).dump());
   write_number_attr(g, "index", H5::PredType::NATIVE_INT64, r.index);
   write_number_attr(g, "seed", H5::PredType::NATIVE_UINT64, r.seed);
@@ -175,6 +176,7 @@ RunRecord read_run(const H5::Group& g, const std::string& hash) {
   r.hash = hash;
   r.study = read_string_attr(g, "study");
   r.config = read_string_attr(g, "config");
+  r.inputs = read_string_attr(g, "inputs");
   std::string axes = read_string_attr(g, "axes");
   if (!axes.empty()) r.axes = nlohmann::json::parse(axes).get<std::map<std::string, std::string>>();
   r.index = read_number_attr<int64_t>(g, "index", H5::PredType::NATIVE_INT64);

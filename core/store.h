@@ -27,6 +27,7 @@ struct RunRecord {
   std::string hash;
   std::string study;                          // the study's name
   std::string config;                         // resolved config, YAML text
+  std::string inputs;                         // fingerprints of the files it read (JSON, core/fingerprint.h)
   std::map<std::string, std::string> axes;    // sweep axis -> value (JSON attribute "axes")
   int64_t index = -1;                         // position in the study's expanded run list
   uint64_t seed = 0;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -258,14 +259,35 @@ Params validate_model(const YAML::Node& cfg, const std::string& key, const Locat
   return p;
 }
 
+// The parameters a reader is given: each relative path parameter joined to
+// data_root (absolute already). The config keeps the paths as written, so a
+// study's identity does not depend on where the checkout lies; this is the one
+// place they are resolved.
+Params with_data_root(const Params& p, const std::vector<ParamSpec>& specs, const fs::path& data_root) {
+  YAML::Node values = YAML::Clone(p.node());
+  for (const auto& s : specs)
+    if (s.is_path && p.has(s.name) && !p.get_string(s.name).empty() && fs::path(p.get_string(s.name)).is_relative())
+      values[s.name] = (data_root / p.get_string(s.name)).lexically_normal().string();
+  return Params(p.owner(), values);
+}
+
 // Checks a run's config against the schemas and builds its canonical form.
-RunSpec resolve_run(const YAML::Node& cfg, const Locator& loc) {
+RunSpec resolve_run(const YAML::Node& cfg, const Locator& loc, const StudyRules& rules) {
   const Registry& reg = Registry::instance();
   RunSpec run;
   YAML::Node out(YAML::NodeType::Map);
 
   for (const char* m : {"model", "base_model"})
     if (child(cfg, m).IsDefined()) out[m] = validate_model(cfg, m, loc).node();
+
+  // The scalar keys first: data_root places the data sets.
+  YAML::Node scalars(YAML::NodeType::Map);
+  for (const auto& s : run_schema())
+    if (child(cfg, s.name).IsDefined()) scalars.force_insert(key_of(cfg, s.name), child(cfg, s.name));
+  Params top = validate_params(scalars, run_schema(), "study", "study", loc, cfg);
+  for (const auto& kv : top.node()) out[kv.first.Scalar()] = kv.second;
+  run.seed = uint64_t(top.get_int("seed"));
+  const fs::path data_root = fs::absolute(top.get_string("data_root").empty() ? "." : top.get_string("data_root"));
 
   YAML::Node datasets = child(cfg, "datasets");
   YAML::Node out_datasets(YAML::NodeType::Map);
@@ -285,7 +307,7 @@ RunSpec resolve_run(const YAML::Node& cfg, const Locator& loc) {
       }
       Params p = validate_params(r.params, info->params, r.name, "dataset '" + r.name + "' (data set '" + name + "')",
                                  loc, r.name_node);
-      run.datasets[name] = Step{r.name, p};
+      run.datasets[name] = Step{r.name, with_data_root(p, info->params, data_root)};
       YAML::Node entry(YAML::NodeType::Map);
       entry[r.name] = p.node();
       out_datasets[name] = entry;
@@ -355,23 +377,23 @@ RunSpec resolve_run(const YAML::Node& cfg, const Locator& loc) {
   pipeline("evaluators", "evaluator", [&](const std::string& n) -> const EvaluatorInfo& { return reg.evaluator(n); },
            run.evaluators);
 
-  std::map<std::string, size_t> labels;
   YAML::Node evaluator_nodes = child(cfg, "evaluators");
+  if (rules.needs_evaluators && run.evaluators.empty())
+    throw loc.error(evaluator_nodes.IsDefined() ? evaluator_nodes : key_of(cfg, "evaluators"),
+                    "no evaluators: every run would be complete with no metrics; list at least one under `evaluators:`");
+  std::map<std::string, size_t> labels;
   for (size_t i = 0; i < run.evaluators.size(); ++i) {
+    const YAML::Node at = evaluator_nodes.IsSequence() ? evaluator_nodes[i] : evaluator_nodes;
     std::string label = run.evaluators[i].params.get_string("label");
+    // The label prefixes metric names ("label.ppl"), which are HDF5 dataset names.
+    if (label.empty() || label.find('/') != std::string::npos || label == ".")
+      throw loc.error(at, "'label' for evaluator '" + run.evaluators[i].plugin + "': '" + label +
+                              "' cannot prefix metric names (it must be non-empty, without '/')");
     auto [it, fresh] = labels.emplace(label, i);
     if (!fresh)
-      throw loc.error(evaluator_nodes.IsSequence() ? evaluator_nodes[i] : evaluator_nodes,
-                      "evaluators " + std::to_string(it->second) + " and " + std::to_string(i) + " both have label '" +
-                          label + "': give each a distinct `label` so their metrics do not collide");
+      throw loc.error(at, "evaluators " + std::to_string(it->second) + " and " + std::to_string(i) + " both have label '" +
+                              label + "': give each a distinct `label` so their metrics do not collide");
   }
-
-  YAML::Node scalars(YAML::NodeType::Map);
-  for (const auto& s : run_schema())
-    if (child(cfg, s.name).IsDefined()) scalars.force_insert(key_of(cfg, s.name), child(cfg, s.name));
-  Params top = validate_params(scalars, run_schema(), "study", "study", loc, cfg);
-  for (const auto& kv : top.node()) out[kv.first.Scalar()] = kv.second;
-  run.seed = uint64_t(top.get_int("seed"));
 
   // Free-form labels for tables ("precision: W4A8"): part of the config, so a
   // zip axis can pair them with the pipelines they describe.
@@ -388,12 +410,46 @@ RunSpec resolve_run(const YAML::Node& cfg, const Locator& loc) {
   }
 
   run.config_yaml = canonical_yaml(out);
-  run.hash = sha256_hex(run.config_yaml).substr(0, 16);
   run.config = YAML::Load(run.config_yaml);
   std::string summary;
   for (const auto& s : run.methods) summary += (summary.empty() ? "" : "+") + s.plugin;
   run.axes["method"] = summary.empty() ? "none" : summary;
   return run;
+}
+
+// The files a run reads (its checkpoints, every path parameter of its data
+// sets), fingerprinted once per study, and the run's hash over its config and
+// their contents.
+class RunInputs {
+ public:
+  void attach(RunSpec& run) {
+    const YAML::Node& cfg = run.config;
+    for (const char* m : {"model", "base_model"})
+      if (cfg[m]) add(run, m, cfg[m]["path"].Scalar());
+    const Registry& reg = Registry::instance();
+    for (const auto& [name, step] : run.datasets)
+      for (const auto& s : reg.dataset(step.plugin).params)
+        if (s.is_path && step.params.has(s.name))
+          add(run, "datasets." + name + (s.name == "path" ? "" : "." + s.name), step.params.get_string(s.name));
+    run.hash = sha256_hex(run.config_yaml + inputs_identity(run.inputs)).substr(0, 16);
+  }
+
+ private:
+  void add(RunSpec& run, const std::string& role, const std::string& path) {
+    auto key = role + "\n" + path;
+    auto it = seen_.find(key);
+    if (it == seen_.end()) it = seen_.emplace(key, fingerprint_input(role, path, FingerprintCache::shared())).first;
+    run.inputs.insert(run.inputs.end(), it->second.begin(), it->second.end());
+  }
+  std::map<std::string, std::vector<InputFile>> seen_;
+};
+
+// A run count for messages: exact up to 10^15, else in scientific notation.
+std::string format_count(double n) {
+  if (n < 1e15) return std::to_string(static_cast<uint64_t>(n));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", n);
+  return buf;
 }
 
 // The output file, absolute; its folder must exist and be writable or be creatable.
@@ -410,11 +466,9 @@ std::string resolve_output(const std::string& output, const YAML::Node& where, c
   return p.string();
 }
 
-}  // namespace
-
-Study load_study(const std::string& path, const std::vector<std::string>& overrides) {
+Study expand_study(const YAML::Node& parsed, const std::string& path, const std::string& default_name,
+                   const std::vector<std::string>& overrides, const StudyRules& rules) {
   Locator loc(path);
-  YAML::Node parsed = load_yaml_file(path);
   if (!parsed.IsMap()) throw loc.error(parsed, "a study is a YAML map with keys like name, model, method, evaluators");
   // yaml-cpp's Node::operator= writes through to the node it refers to; a
   // study is rebuilt (never mutated) by rebinding an optional instead.
@@ -437,18 +491,25 @@ Study load_study(const std::string& path, const std::vector<std::string>& overri
     if (v.IsDefined() && (!v.IsScalar() || v.Scalar().empty()))
       throw loc.error(v, std::string("'") + k + "' must be a non-empty string");
   }
-  study.name = child(root, "name").IsDefined() ? child(root, "name").Scalar() : fs::path(path).stem().string();
+  study.name = child(root, "name").IsDefined() ? child(root, "name").Scalar() : default_name;
   YAML::Node output = child(root, "output");
   study.output = resolve_output(output.IsDefined() ? output.Scalar() : "results/" + study.name + ".h5",
                                 output.IsDefined() ? output : root, loc);
 
   std::vector<Group> groups = parse_sweep(child(root, "sweep"), loc);
+  // The size first: a mistyped axis can ask for millions of runs.
+  double size = 1;
+  for (const Group& g : groups) size *= double(g[0].values.size());
+  if (rules.max_runs > 0 && size > double(rules.max_runs))
+    throw loc.error(key_of(root, "sweep"), "sweep: " + format_count(size) + " runs, more than the bound of " +
+                                               std::to_string(rules.max_runs) + " (qlab run --max-runs N raises it)");
   YAML::Node base(YAML::NodeType::Map);
   for (const auto& kv : root)
     if (kv.first.Scalar() != "sweep") base.force_insert(kv.first, kv.second);
 
   // Every combination: one value index per group, the last group varying fastest.
   std::vector<size_t> pick(groups.size(), 0);
+  RunInputs inputs;
   std::map<std::string, size_t> hashes;
   while (true) {
     std::optional<YAML::Node> cfg(base);
@@ -462,7 +523,8 @@ Study load_study(const std::string& path, const std::vector<std::string>& overri
         }));
         axes[a.path] = flow_text(v);
       }
-    RunSpec run = resolve_run(*cfg, loc);
+    RunSpec run = resolve_run(*cfg, loc, rules);
+    inputs.attach(run);
     run.cache_dir = (fs::path(study.output).parent_path() / "transforms").string();
     run.results_dir = fs::path(study.output).parent_path().string();
     for (auto& [k, v] : axes)
@@ -478,6 +540,23 @@ Study load_study(const std::string& path, const std::vector<std::string>& overri
     if (g == 0) break;
   }
   return study;
+}
+
+}  // namespace
+
+Study load_study(const std::string& path, const std::vector<std::string>& overrides, const StudyRules& rules) {
+  return expand_study(load_yaml_file(path), path, fs::path(path).stem().string(), overrides, rules);
+}
+
+Study load_study_text(const std::string& text, const std::string& origin, const std::vector<std::string>& overrides,
+                      const StudyRules& rules) {
+  YAML::Node parsed;
+  try {
+    parsed = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw UsageError(origin + ": malformed YAML: " + e.msg);
+  }
+  return expand_study(parsed, origin, origin, overrides, rules);
 }
 
 }  // namespace qlab

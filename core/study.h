@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fingerprint.h"
 #include "core/params.h"
 
 namespace qlab {
@@ -32,8 +33,9 @@ struct Step {
 };
 
 struct RunSpec {
-  std::string hash;                              // 16 hex digits of the canonical config's SHA-256
+  std::string hash;                              // 16 hex digits of SHA-256(config_yaml + inputs_identity(inputs))
   std::string config_yaml;                       // canonical resolved config (what is hashed and stored)
+  std::vector<InputFile> inputs;                 // the files it reads, fingerprinted (core/fingerprint.h)
   YAML::Node config;                             // the same, parsed
   std::map<std::string, std::string> axes;       // sweep axis -> value of this run (for tables)
   uint64_t seed = 0;
@@ -55,8 +57,27 @@ struct Study {
   std::vector<RunSpec> runs;
 };
 
+// What a study must hold beyond its schemas.
+struct StudyRules {
+  // A run without evaluators would be complete with no metrics: refused for
+  // `qlab run`; `qlab quantize` builds a one-run study of methods only.
+  bool needs_evaluators = true;
+  // A sweep expanding to more runs is refused with its size before any is
+  // built (`qlab run --max-runs`); 0: no bound.
+  size_t max_runs = 100000;
+};
+
 // Loads, applies `key=value` overrides (dotted paths, YAML values), validates
 // against the registry's schemas and expands the sweep. Nothing runs here.
-Study load_study(const std::string& path, const std::vector<std::string>& overrides = {});
+// Relative data set paths are resolved here, once: against data_root, itself
+// relative to the working directory (the readers get absolute paths; the
+// config keeps the paths as written).
+Study load_study(const std::string& path, const std::vector<std::string>& overrides = {},
+                 const StudyRules& rules = StudyRules{});
+
+// The same from YAML text built in memory; `origin` names it in messages and is
+// the study's default name.
+Study load_study_text(const std::string& text, const std::string& origin, const std::vector<std::string>& overrides,
+                      const StudyRules& rules);
 
 }  // namespace qlab

@@ -61,6 +61,14 @@ struct Checker {
     if (low || high) throw fail(v, v.Scalar() + " is out of range " + constraint_text(spec));
   }
 
+  // Strings, and ints with a set of allowed values (bit widths), compare by text.
+  void check_choice(const YAML::Node& v, const std::string& s) const {
+    if (spec.choices.empty() || std::find(spec.choices.begin(), spec.choices.end(), s) != spec.choices.end()) return;
+    std::string hint = element_type(spec.type) == ParamType::String ? did_you_mean(s, spec.choices) : "";
+    if (hint.find("did you mean") == std::string::npos) hint = "";
+    throw fail(v, got(v) + " is not " + constraint_text(spec) + hint);
+  }
+
   YAML::Node scalar(const YAML::Node& v, ParamType t) const {
     if (!v.IsScalar()) throw fail(v, std::string("expected ") + to_string(t) + ", got " + got(v));
     switch (t) {
@@ -73,6 +81,7 @@ struct Checker {
         int64_t i;
         if (!YAML::convert<int64_t>::decode(v, i)) throw fail(v, "expected int, got " + got(v));
         check_range(v, double(i));
+        check_choice(v, std::to_string(i));
         return YAML::Node(i);
       }
       case ParamType::Float: {
@@ -81,15 +90,9 @@ struct Checker {
         check_range(v, d);
         return YAML::Node(float_text(d));
       }
-      default: {
-        const std::string& s = v.Scalar();
-        if (!spec.choices.empty() && std::find(spec.choices.begin(), spec.choices.end(), s) == spec.choices.end()) {
-          std::string hint = did_you_mean(s, spec.choices);
-          if (hint.find("did you mean") == std::string::npos) hint = "";
-          throw fail(v, got(v) + " is not " + constraint_text(spec) + hint);
-        }
-        return string_node(s);
-      }
+      default:
+        check_choice(v, v.Scalar());
+        return string_node(v.Scalar());
     }
   }
 

@@ -7,6 +7,7 @@ namespace qlab {
 
 YAML::Node load_yaml_file(const std::string& path) {
   std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw UsageError(path + ": is a folder, not a YAML file");
   if (!std::filesystem::is_regular_file(path, ec)) throw UsageError(path + ": no such file");
   try {
     return YAML::LoadFile(path);

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/model/unicode.h"
 #include "datasets/csv.h"
 #include "datasets/reader_util.h"
 
@@ -19,7 +20,11 @@ std::string read_text_file(const std::string& path) {
   if (!f) throw UsageError(path + ": cannot read file");
   std::stringstream ss;
   ss << f.rdbuf();
-  return ss.str();
+  std::string text = ss.str();
+  // Every reader's text goes to a tokenizer, which takes UTF-8: say where it is not.
+  if (size_t bad = unicode::first_invalid(text); bad != std::string::npos)
+    throw UsageError(path + ": not valid UTF-8 at byte offset " + std::to_string(bad));
+  return text;
 }
 
 std::vector<std::string_view> split_lines_keep_newline(std::string_view text) {

@@ -11,7 +11,8 @@
 
 namespace qlab {
 
-// The whole file as bytes; throws "path: cannot read file".
+// The whole file; throws "path: cannot read file", and "path: not valid UTF-8
+// at byte offset N" for text a tokenizer could not take.
 std::string read_text_file(const std::string& path);
 
 // --- corpora (Dataset::text) ---

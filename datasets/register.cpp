@@ -6,7 +6,13 @@ namespace qlab {
 
 namespace {
 
-ParamSpec path_param(const std::string& doc) { return {"path", ParamType::String, "", doc, true}; }
+// Paths are read from the study's data_root when relative.
+ParamSpec path_param(std::string name, const std::string& doc) {
+  ParamSpec s{std::move(name), ParamType::String, "", doc, true};
+  s.is_path = true;
+  return s;
+}
+ParamSpec path_param(const std::string& doc) { return path_param("path", doc); }
 ParamSpec limit_param() { return {"limit", ParamType::Int, "0", "keep the first N rows/examples (0 = all)", false, 0.0}; }
 
 }  // namespace
@@ -74,7 +80,7 @@ QLAB_REGISTER(DatasetInfo{
 QLAB_REGISTER(DatasetInfo{
     "parallel_text", "two line-aligned files (line i translates line i); prompt = source, reference = target",
     {path_param("source-language file"),
-     {"target_path", ParamType::String, "", "target-language file", true},
+     path_param("target_path", "target-language file"),
      {"language", ParamType::String, "", "ISO 639-1 code of the source file", true},
      {"target_language", ParamType::String, "", "ISO 639-1 code of the target file", true},
      limit_param()},

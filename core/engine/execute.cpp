@@ -58,6 +58,8 @@ void check_study_inputs(const Study& study) {
       ws.set_step(i);
       if (const auto& check = Registry::instance().method(run.methods[i].plugin).check) check(run.methods[i].params, ws);
     }
+    for (const Step& step : run.evaluators)
+      if (const auto& check = Registry::instance().evaluator(step.plugin).check) check(step.params, ws);
   }
 }
 

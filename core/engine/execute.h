@@ -19,8 +19,8 @@ RunOutput execute_run(const RunSpec& run);
 void apply_methods(Workspace& ws, RunOutput& out);
 
 // Bad input found before any run starts: loads every data set the runs
-// declare and runs each method's check (calibration long enough), without
-// loading a model. Throws the first UsageError (naming the file and problem).
+// declare and runs each method's and evaluator's check (calibration long
+// enough, nothing past the model's context), without loading the weights. Throws the first UsageError (naming the file and problem).
 void check_study_inputs(const Study& study);
 
 // The device a run's config asks for, as text ("cpu", "cuda:0"), for the store.

@@ -1,7 +1,5 @@
 #include "core/engine/workspace.h"
 
-#include <filesystem>
-
 #include "core/error.h"
 #include "core/model/chat_template.h"
 #include "core/quant/saved_quant.h"
@@ -107,7 +105,30 @@ Tokenizer& Workspace::tokenizer() {
 std::string Workspace::chat_template() {
   std::string named = model_field("model", "chat_template", "");
   if (!named.empty()) return named;
-  return detect_chat_template(model().config.model_type, tokenizer().chat_template());
+  return detect_chat_template(model_config().model_type, tokenizer().chat_template());
+}
+
+const ModelConfig& Workspace::model_config() {
+  if (!model_config_) {
+    std::string path = model_field("model", "path", "");
+    if (path.empty()) throw UsageError(run_.hash + ": this run needs `model:` but the study has none");
+    model_config_ = std::make_unique<ModelConfig>(ModelConfig::from_file(path + "/config.json"));
+  }
+  return *model_config_;
+}
+
+ParamSpec allow_past_context_param() {
+  return {"allow_past_context", ParamType::Bool, "false",
+          "evaluate even past the model's context (max_position_embeddings); the number then means little"};
+}
+
+void check_context(Workspace& ws, const Params& p, int64_t tokens, const std::string& what) {
+  const int64_t context = ws.model_config().max_position;
+  if (tokens <= context || p.get_bool("allow_past_context")) return;
+  std::string label = p.has("label") && p.get_string("label") != p.owner() ? " (label '" + p.get_string("label") + "')" : "";
+  throw UsageError("evaluator '" + p.owner() + "'" + label + ": " + what + " is past the model's context of " +
+                   std::to_string(context) + " tokens (max_position_embeddings in " +
+                   ws.run().config["model"]["path"].Scalar() + "/config.json); set allow_past_context: true to evaluate anyway");
 }
 
 const Dataset& Workspace::dataset(const std::string& name) {
@@ -116,19 +137,7 @@ const Dataset& Workspace::dataset(const std::string& name) {
   auto spec = run_.datasets.find(name);
   if (spec == run_.datasets.end()) throw UsageError("dataset '" + name + "' is not declared under `datasets:`");
   const DatasetInfo& info = Registry::instance().dataset(spec->second.plugin);
-  const Params& params = spec->second.params;
-  // A relative `path` is read from the study's data_root, when it names one.
-  // A new Params on a clone: assigning to a Params would write through its
-  // YAML handle into the run's own config, and every later workspace on this
-  // run (the preflight's, then the run's) would prepend data_root again.
-  const YAML::Node root = run_.config["data_root"];
-  if (root && !root.as<std::string>().empty() && params.has("path") &&
-      std::filesystem::path(params.get_string("path")).is_relative()) {
-    YAML::Node values = YAML::Clone(params.node());
-    values["path"] = (std::filesystem::path(root.as<std::string>()) / params.get_string("path")).string();
-    return datasets_.emplace(name, info.load(Params(params.owner(), values))).first->second;
-  }
-  return datasets_.emplace(name, info.load(params)).first->second;
+  return datasets_.emplace(name, info.load(spec->second.params)).first->second;
 }
 
 }  // namespace qlab

@@ -50,6 +50,9 @@ class Workspace {
   }
   // The chat template named in the study's model section, or detected from the checkpoint.
   std::string chat_template();
+  // The `model:` checkpoint's config.json alone, read without its weights
+  // (what the checks before any run need).
+  const ModelConfig& model_config();
 
   // A data set declared under the study's `datasets:`; loaded once per run.
   const Dataset& dataset(const std::string& name);
@@ -73,11 +76,20 @@ class Workspace {
   std::unique_ptr<Model> model_, base_model_;
   std::map<std::string, std::shared_ptr<const Model>> references_;
   std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<ModelConfig> model_config_;
   std::map<std::string, Dataset> datasets_;
   nlohmann::json quant_record_ = nlohmann::json::array();
   OnlineSpec online_;
   size_t step_ = 0;
 };
+
+// Evaluating past the model's context (max_position_embeddings) gives a number
+// of no meaning, so it is refused unless the evaluator's `allow_past_context`
+// (this parameter, in every evaluator that runs the model over a sequence) is true.
+ParamSpec allow_past_context_param();
+// Throws UsageError naming the evaluator `p` belongs to and `what` (e.g. "'seqlen' 4096")
+// when `tokens` exceeds the model's context and p does not allow it.
+void check_context(Workspace& ws, const Params& p, int64_t tokens, const std::string& what);
 
 // "float32" | "bfloat16" | "float16" -> dtype; "cpu" | "cuda" | "cuda:N" -> device.
 // Throw UsageError on anything else.

@@ -275,6 +275,11 @@ struct BpeTokenizer::Impl {
   mutable std::unordered_map<std::string, std::vector<int64_t>> cache;   // word -> ids
 
   std::string where(const std::string& what) const { return path + ": " + what; }
+  // obj[key] of a field the file must have; `name` is its dotted path in messages.
+  const json& required(const json& obj, const char* key, const std::string& name) const {
+    if (!obj.is_object() || !obj.contains(key) || obj[key].is_null()) throw UsageError(where(name + " is missing"));
+    return obj[key];
+  }
 
   int64_t lookup(const std::string& token) const {
     auto it = token_to_id.find(token);
@@ -294,9 +299,13 @@ struct BpeTokenizer::Impl {
       throw UsageError(where("model type \"" + str(m, "type") + "\" is not supported (BPE only)"));
     if (!str(m, "continuing_subword_prefix").empty() || !str(m, "end_of_word_suffix").empty())
       throw UsageError(where("BPE continuing_subword_prefix / end_of_word_suffix are not supported"));
-    for (const auto& [token, id] : m.at("vocab").items()) set_token(token, id.get<int64_t>());
+    const json& vocab = required(m, "vocab", "model.vocab");
+    if (!vocab.is_object()) throw UsageError(where("model.vocab is not a map of token -> id"));
+    for (const auto& [token, id] : vocab.items()) set_token(token, id.get<int64_t>());
+    const json& merge_list = required(m, "merges", "model.merges");
+    if (!merge_list.is_array()) throw UsageError(where("model.merges is not a list"));
     int32_t rank = 0;
-    for (const auto& entry : m.at("merges")) {
+    for (const auto& entry : merge_list) {
       std::string a, b;
       if (entry.is_string()) {   // "a b"
         std::string s = entry.get<std::string>();
@@ -700,7 +709,7 @@ BpeTokenizer::BpeTokenizer(const std::string& json_text, const std::string& path
   t.config = config;
   try {
     json j = json::parse(json_text);
-    t.load_model(j.at("model"));
+    t.load_model(t.required(j, "model", "model"));
     if (j.contains("added_tokens")) t.load_added(j["added_tokens"]);
     t.load_normalizer(j.value("normalizer", json()));
     t.load_pre_tokenizer(j.value("pre_tokenizer", json()));

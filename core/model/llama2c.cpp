@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/model/checkpoint.h"
+#include "core/model/sp_model.h"
 
 namespace qlab {
 
@@ -106,6 +107,15 @@ void convert_llama2c(const std::string& path, const std::string& tokenizer_model
   if (!tokenizer_model.empty() && !fs::is_regular_file(tokenizer_model))
     throw UsageError(tokenizer_model + ": tokenizer model not found");
   Llama2cModel m = read_llama2c(path);
+  // The tokenizer is checked before anything is written: read as qlab will
+  // read it, and with the checkpoint's vocabulary size.
+  if (!tokenizer_model.empty()) {
+    SpModel sp = SpModel::read(tokenizer_model);
+    sp.to_tokenizer_json(tokenizer_model);
+    if (int64_t(sp.pieces.size()) != m.config.vocab_size)
+      throw UsageError(tokenizer_model + ": not the tokenizer of " + path + ": it has " + std::to_string(sp.pieces.size()) +
+                       " pieces, the checkpoint's vocabulary " + std::to_string(m.config.vocab_size));
+  }
   save_checkpoint(out_dir, m.config, m.tensors);
   if (tokenizer_model.empty()) return;
 

@@ -161,15 +161,23 @@ void attach_quantizers(Model& model, const OnlineSpec& spec, const std::string& 
   }
 }
 
+namespace {
+ParamSpec bits_param(const char* name, const char* default_value, const char* doc, const char* off = nullptr) {
+  ParamSpec s{name, ParamType::Int, default_value, doc};
+  s.choices = bit_width_choices(off);
+  return s;
+}
+}  // namespace
+
 std::vector<ParamSpec> activation_quant_params() {
   return {
-      {"a_bits", ParamType::Int, "16", "activation bits, per token on every decoder linear's input (16: off)", false, 2, 16},
+      bits_param("a_bits", "16", "activation bits, per token on every decoder linear's input (16: off)"),
       {"a_sym", ParamType::Bool, "false", "symmetric activation grid (QuaRot: true; SpinQuant/AAQ: false)"},
       {"a_clip", ParamType::Float, "1.0", "activation clip ratio (QuaRot's W4A4 runs: 0.9)", false, 0.01, 1.0},
       {"a_groupsize", ParamType::Int, "0", "activation group size over the width (0: whole token)", false, 0, {}},
       {"o_per_head", ParamType::Bool, "false", "quantize o_proj's input in per-head groups (SpinQuant) instead of per token"},
-      {"down_a_bits", ParamType::Int, "0", "bits for down_proj's input (0: same as a_bits; e.g. 8 keeps it at 8-bit)", false, 0, 16},
-      {"kv_bits", ParamType::Int, "16", "KV cache bits (16: off)", false, 2, 16},
+      bits_param("down_a_bits", "0", "bits for down_proj's input (0: same as a_bits; e.g. 8 keeps it at 8-bit)", "0"),
+      bits_param("kv_bits", "16", "KV cache bits (16: off)"),
       {"kv_sym", ParamType::Bool, "false", "symmetric KV grid"},
       {"kv_clip", ParamType::Float, "1.0", "KV clip ratio (QuaRot: 0.95)", false, 0.01, 1.0},
       {"kv_groupsize", ParamType::Int, "0", "KV group size (0: one head, i.e. head_dim)", false, 0, {}},
@@ -232,7 +240,7 @@ ParamSpec quantizer_preset_param() {
 
 std::vector<ParamSpec> weight_quant_params() {
   return {
-      {"w_bits", ParamType::Int, "4", "weight bits (16: weights stay in full precision)", false, 2, 16},
+      bits_param("w_bits", "4", "weight bits (16: weights stay in full precision)"),
       {"w_sym", ParamType::Bool, "true", "symmetric weight grid"},
       {"w_groupsize", ParamType::Int, "0", "group size over input columns (0: per output channel)", false, 0, {}},
       {"w_clip", ParamType::Float, "1.0", "weight clip ratio", false, 0.01, 1.0},

@@ -6,6 +6,8 @@
 #include <map>
 #include <memory>
 
+#include "core/progress.h"
+
 namespace qlab {
 
 std::vector<std::vector<Linear*>> sequential_stages(Layer& l) {
@@ -58,8 +60,8 @@ void quantize_weights_gptq(Model& model, const QuantConfig& cfg, const torch::Te
     }
     for (auto& h : hidden) h = model.layer_forward(li, h, pos);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    spdlog::info("gptq: layer {}/{} | {:.1f} s | ETA {:.0f} s", li + 1, layers, secs,
-                 secs / double(li + 1) * double(layers - li - 1));
+    spdlog::info("gptq: layer {}/{} | {} | ETA {}", li + 1, layers, format_duration(secs),
+                 format_duration(secs / double(li + 1) * double(layers - li - 1)));
   }
 }
 

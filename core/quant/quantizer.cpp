@@ -32,11 +32,20 @@ Granularity parse_granularity(const std::string& name, const std::string& where)
                    "' (allowed: per_channel, per_group, per_token, per_tensor)");
 }
 
+std::vector<std::string> bit_width_choices(const char* off) {
+  std::vector<std::string> c;
+  if (off) c.push_back(off);
+  for (int b = kMinBits; b <= kMaxBits; ++b) c.push_back(std::to_string(b));
+  c.push_back(std::to_string(kNoQuantBits));
+  return c;
+}
+
 void QuantConfig::validate(const std::string& where) const {
   auto fail = [&](const std::string& what) { throw UsageError(where + ": " + what); };
-  if (bits == 16) return;
-  if (bits < 2 || bits > 8)
-    fail("quantization bits must be 2..8, or 16 for no quantization; got " + std::to_string(bits));
+  if (bits == kNoQuantBits) return;
+  if (bits < kMinBits || bits > kMaxBits)
+    fail("quantization bits must be " + std::to_string(kMinBits) + ".." + std::to_string(kMaxBits) + ", or " +
+         std::to_string(kNoQuantBits) + " for no quantization; got " + std::to_string(bits));
   if (!(clip_ratio > 0.0 && clip_ratio <= 1.0))
     fail("clip ratio must be in (0, 1]; got " + std::to_string(clip_ratio));
   if (granularity == Granularity::PerGroup && groupsize <= 0)

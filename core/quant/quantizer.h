@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace qlab {
 
@@ -29,8 +30,16 @@ Granularity parse_granularity(const std::string& name, const std::string& where)
 // original GPTQ code's [0, 2^b-1] with zero 2^(b-1) and scale 2 max|x| / (2^b-1).
 enum class SymmetricGrid { Signed, Offset };
 
+// The bit widths a quantizer takes: 2..8, and 16 for "not quantized". The one
+// statement of that range: parameter schemas list these as their choices, so
+// validation and `qlab list` say the same.
+constexpr int kMinBits = 2, kMaxBits = 8, kNoQuantBits = 16;
+// "2", ..., "8", "16"; with `off` first when the parameter has an "off" value
+// of its own (down_a_bits' 0: "same as a_bits").
+std::vector<std::string> bit_width_choices(const char* off = nullptr);
+
 struct QuantConfig {
-  int bits = 16;                 // 2..8; 16 means "not quantized"
+  int bits = 16;                 // kMinBits..kMaxBits; kNoQuantBits means "not quantized"
   bool symmetric = true;
   Granularity granularity = Granularity::PerChannel;
   int64_t groupsize = 0;         // PerGroup only

@@ -47,6 +47,14 @@ void save_quantization(const std::string& dir, Model& model, const OnlineSpec& s
   if (!f) throw UsageError(path + ": cannot write");
 }
 
+nlohmann::json read_saved_op_records(const std::string& dir) {
+  std::string path = dir + "/" + kQuantDescriptionFile;
+  if (!std::filesystem::exists(path)) return nlohmann::json::array();
+  nlohmann::json ops = read_description(path).value("ops", nlohmann::json::array());
+  if (!ops.is_array()) throw UsageError(path + ": 'ops' is not a list");
+  return ops;
+}
+
 std::optional<OnlineSpec> read_saved_quantization(const std::string& dir) {
   std::string path = dir + "/" + kQuantDescriptionFile;
   if (!std::filesystem::exists(path)) return std::nullopt;

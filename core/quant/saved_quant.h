@@ -23,6 +23,9 @@ void save_quantization(const std::string& dir, Model& model, const OnlineSpec& s
 
 // The settings in dir's description, if it holds one. Malformed file: UsageError naming it.
 std::optional<OnlineSpec> read_saved_quantization(const std::string& dir);
+// The saved online op records (site, kind, tag, args), read without a model
+// (`qlab inspect`); empty when dir holds no description.
+nlohmann::json read_saved_op_records(const std::string& dir);
 // Rebuilds the saved online ops on model; returns whether there was a
 // description. A record for a site the model lacks, an unknown kind or a
 // missing tensor: UsageError naming the file.

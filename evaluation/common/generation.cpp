@@ -7,11 +7,13 @@
 #include <chrono>
 #include <numeric>
 
+#include "core/engine/workspace.h"
 #include "core/error.h"
 #include "core/model/chat_template.h"
 #include "core/model/generate.h"
 #include "core/model/model.h"
 #include "core/model/tokenizer.h"
+#include "core/progress.h"
 
 namespace qlab {
 
@@ -80,8 +82,8 @@ std::vector<std::string> generate_responses(Model& model, const Tokenizer& tok, 
       out[order[k]] = cut_at_stop(tok.decode(gen[k - b0], /*skip_special=*/true), o.stop);
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    spdlog::info("{}: generated {}/{} | {:.0f} tokens/s | ETA {:.0f} s", tag, b1, n,
-                 new_tokens / std::max(secs, 1e-9), secs / b1 * (n - b1));
+    spdlog::info("{}: generated {}/{} | {:.0f} tokens/s | ETA {}", tag, b1, n, new_tokens / std::max(secs, 1e-9),
+                 format_duration(secs / b1 * (n - b1)));
   }
   return out;
 }
@@ -107,7 +109,20 @@ std::vector<ParamSpec> generation_params(int64_t default_max_new_tokens) {
       {"top_p", ParamType::Float, "1.0", "nucleus sampling mass (greedy: false)", false, 1e-6, 1},
       {"system_prompt", ParamType::String, "''", "system message before each prompt (\"\": none)"},
       {"stop", ParamType::StringList, "[]", "responses are cut before the first of these strings"},
+      allow_past_context_param(),
   };
+}
+
+void check_generation_context(const Params& p, Workspace& ws) {
+  GenerationOptions o = generation_options(p);
+  o.chat_template = ws.chat_template();
+  const std::string name = p.get_string("dataset");
+  size_t longest = 0;
+  for (const Example& e : prompt_examples(ws.dataset(name), name, p.get_int("limit")))
+    longest = std::max(longest, encode_chat_prompt(ws.tokenizer(), o, e.prompt).size());
+  check_context(ws, p, static_cast<int64_t>(longest) + o.max_new_tokens,
+                "the longest prompt of '" + name + "' (" + std::to_string(longest) + " tokens) plus max_new_tokens " +
+                    std::to_string(o.max_new_tokens));
 }
 
 GenerationOptions generation_options(const Params& p) {

@@ -23,6 +23,7 @@ namespace qlab {
 
 class Model;
 class Tokenizer;
+class Workspace;
 
 struct GenerationOptions {
   std::string chat_template = "none";   // a built-in name or a user template (core/model/chat_template.h)
@@ -57,5 +58,10 @@ std::vector<Example> prompt_examples(const Dataset& data, const std::string& dat
 // options read back from them; chat_template and seed come from the workspace.
 std::vector<ParamSpec> generation_params(int64_t default_max_new_tokens);
 GenerationOptions generation_options(const Params& params);
+
+// EvaluatorInfo::check of the generating evaluators (their `dataset` and
+// `limit` parameters): the longest prompt, as encoded, plus max_new_tokens
+// must fit the model's context unless allow_past_context is set.
+void check_generation_context(const Params& params, Workspace& ws);
 
 }  // namespace qlab

@@ -122,7 +122,7 @@ QLAB_REGISTER(EvaluatorInfo{
     "judge",
     "unsafe rate of generated responses as classified by a judge LM (LlamaGuard, HarmBench classifier, custom)",
     judge_params(),
-    [](const Params& p) { return std::make_unique<Judge>(p); }});
+    [](const Params& p) { return std::make_unique<Judge>(p); }, check_generation_context});
 
 }  // namespace
 }  // namespace qlab

@@ -22,6 +22,7 @@
 
 #include "core/engine/workspace.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "core/registry.h"
 #include "datasets/zeroshot.h"
 #include "evaluation/common/loglikelihood.h"

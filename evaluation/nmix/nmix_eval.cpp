@@ -121,7 +121,7 @@ QLAB_REGISTER(EvaluatorInfo{
     "nmix",
     "language confusion of generated responses: N-Mix, Language Confusion Benchmark pass rates, ROUGE-L",
     nmix_params(),
-    [](const Params& p) { return std::make_unique<Nmix>(p); }});
+    [](const Params& p) { return std::make_unique<Nmix>(p); }, check_generation_context});
 
 }  // namespace
 }  // namespace qlab

@@ -9,18 +9,25 @@
 
 #include "core/engine/workspace.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "core/registry.h"
 
 namespace qlab {
 namespace {
 
+// A window longer than the model's context: refused (before any run, and here).
+void check_window(const Params& p, Workspace& ws) {
+  check_context(ws, p, p.get_int("seqlen"), "'seqlen' " + std::to_string(p.get_int("seqlen")));
+}
+
 class Perplexity : public Evaluator {
  public:
   explicit Perplexity(const Params& p)
-      : dataset_(p.get_string("dataset")), seqlen_(p.get_int("seqlen")),
+      : params_(p), dataset_(p.get_string("dataset")), seqlen_(p.get_int("seqlen")),
         max_windows_(p.get_int("max_windows")), batch_(p.get_int("batch_size")) {}
 
   void evaluate(Workspace& ws, RunOutput& out) override {
+    check_window(params_, ws);
     const Dataset& data = ws.dataset(dataset_);
     if (data.text.empty()) throw UsageError(data.source + ": data set '" + dataset_ + "' has no text for perplexity");
     // One BOS at the start of the corpus, as the reference code's single
@@ -46,8 +53,8 @@ class Perplexity : public Evaluator {
       for (int64_t i = 0; i < nb; ++i) window_nll.push_back(nll[i].item<double>());
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       int64_t done = w0 + nb;
-      spdlog::info("perplexity {}: window {}/{} | {:.0f} tokens/s | ETA {:.0f} s", dataset_, done, windows,
-                   done * seqlen_ / std::max(secs, 1e-9), secs / done * (windows - done));
+      spdlog::info("perplexity {}: window {}/{} | {:.0f} tokens/s | ETA {}", dataset_, done, windows,
+                   done * seqlen_ / std::max(secs, 1e-9), format_duration(secs / done * (windows - done)));
     }
     double mean = 0;
     for (double v : window_nll) mean += v;
@@ -61,6 +68,7 @@ class Perplexity : public Evaluator {
   }
 
  private:
+  Params params_;
   std::string dataset_;
   int64_t seqlen_, max_windows_, batch_;
 };
@@ -73,8 +81,9 @@ QLAB_REGISTER(EvaluatorInfo{
         {"seqlen", ParamType::Int, "2048", "window length in tokens", false, 2, 1 << 20},
         {"max_windows", ParamType::Int, "0", "evaluate at most this many windows (0: all)", false, 0, {}},
         {"batch_size", ParamType::Int, "1", "windows per forward pass", false, 1, 1024},
+        allow_past_context_param(),
     },
-    [](const Params& p) { return std::make_unique<Perplexity>(p); }});
+    [](const Params& p) { return std::make_unique<Perplexity>(p); }, check_window});
 
 }  // namespace
 }  // namespace qlab

@@ -103,7 +103,7 @@ QLAB_REGISTER(EvaluatorInfo{
     "refusal",
     "refusal / attack-success rate of generated responses under a keyword judge (GCG, XSTest presets)",
     refusal_params(),
-    [](const Params& p) { return std::make_unique<Refusal>(p); }});
+    [](const Params& p) { return std::make_unique<Refusal>(p); }, check_generation_context});
 
 }  // namespace
 }  // namespace qlab

@@ -1,5 +1,6 @@
 #include "plugins/common/calibration_data.h"
 
+#include "core/error.h"
 #include "datasets/calibration.h"
 
 #include <map>
@@ -27,7 +28,14 @@ void check_calibration(const Params& p, Workspace& ws) {
   auto it = corpus_tokens.find(key);
   if (it == corpus_tokens.end())
     it = corpus_tokens.emplace(key, static_cast<int64_t>(ws.tokenizer().encode(data.text, /*add_special=*/true).size())).first;
-  check_windows_fit(it->second, static_cast<int>(p.get_int("nsamples")), static_cast<int>(p.get_int("seqlen")), data.source);
+  const int64_t n = p.get_int("nsamples"), seqlen = p.get_int("seqlen");
+  check_windows_fit(it->second, static_cast<int>(n), static_cast<int>(seqlen), data.source);
+  // More window tokens than the corpus holds: the windows would only repeat it
+  // (and a huge nsamples would fail late, allocating their activations).
+  if (n * seqlen > it->second)
+    throw UsageError(data.source + ": nsamples x seqlen = " + std::to_string(n) + " x " + std::to_string(seqlen) + " = " +
+                     std::to_string(n * seqlen) + " tokens, more than the corpus's " + std::to_string(it->second) +
+                     " (the windows would repeat it); lower nsamples or seqlen");
 }
 
 torch::Tensor calibration_windows(Workspace& ws, const Params& p) {

@@ -13,8 +13,9 @@ namespace qlab {
 std::vector<ParamSpec> calibration_params(int64_t default_nsamples, int64_t default_seqlen);
 // [nsamples, seqlen] int64 token ids on the CPU.
 torch::Tensor calibration_windows(Workspace& ws, const Params& p);
-// MethodInfo::check for such methods: the data set loads and holds at least
-// one window of `seqlen` tokens (UsageError naming its file otherwise).
+// MethodInfo::check for such methods: the data set loads, holds at least one
+// window of `seqlen` tokens, and at least nsamples x seqlen tokens in all
+// (UsageError naming its file otherwise).
 void check_calibration(const Params& p, Workspace& ws);
 
 }  // namespace qlab

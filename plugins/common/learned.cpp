@@ -54,6 +54,11 @@ TransformCache transform_cache(Workspace& ws, const Params& p, const std::string
   }
   if (run.config["base_model"]) e << YAML::Key << "base_model" << YAML::Value << run.config["base_model"];
   if (run.config["data_root"]) e << YAML::Key << "data_root" << YAML::Value << run.config["data_root"];
+  // What the checkpoint and the calibration text hold: a changed file trains anew.
+  std::vector<InputFile> read;
+  for (const InputFile& f : run.inputs)
+    if (f.role == "model" || f.role == "base_model" || (p.has("dataset") && f.role == "datasets." + p.get_string("dataset"))) read.push_back(f);
+  e << YAML::Key << "inputs" << YAML::Value << inputs_identity(read);
   YAML::Node learned = YAML::Clone(p.node());
   for (const auto& k : not_learned) learned.remove(k);
   e << YAML::Key << "seed" << YAML::Value << run.seed << YAML::Key << "method" << YAML::Value << method

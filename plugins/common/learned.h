@@ -35,7 +35,8 @@ void check_followed_by_quantizer(Workspace& ws, const std::string& method);
 void attach_learning_quantizers(Model& model, const LearningQuantizers& q);
 
 // Learned transforms by the hash of everything their learning depended on:
-// the model section (and base_model's), the calibration data set (and data_root), the seed, this
+// the model section (and base_model's), the calibration data set (and data_root), the contents of
+// the checkpoint and calibration files (core/fingerprint.h), the seed, this
 // step's parameters and the quantizers it learns against (not the rest of the
 // following step: a sweep over GPTQ's bit-width reuses one training), less
 // the parameters named not_learned (used only afterwards). Files live

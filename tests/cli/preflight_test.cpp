@@ -41,6 +41,22 @@ TEST_F(Preflight, CalibrationShorterThanOneWindow) {
   EXPECT_NE(r.err.find("fewer than seqlen + 1 = 513"), std::string::npos) << r.err;
 }
 
+// Windows that would repeat the corpus (and, with a huge nsamples, fail late allocating).
+TEST_F(Preflight, MoreWindowTokensThanTheCorpus) {
+  std::string s = study(dir + "/eval.txt");
+  std::string text = test::read_file(s);
+  text.replace(text.find("nsamples: 4, seqlen: 512"), 24, "nsamples: 1000, seqlen: 4");
+  test::write_file(s, text);
+  expect_stopped_before_any_run(test::run_qlab({"run", s, "-q"}), dir + "/eval.txt: nsamples x seqlen = 1000 x 4 = 4000 tokens, more than the corpus's ");
+}
+
+// Text that is not UTF-8: the file and the byte offset of the first bad byte.
+TEST_F(Preflight, DataSetNotUtf8) {
+  test::write_file(dir + "/latin1.txt", "caf\xe9 au lait\n");
+  expect_stopped_before_any_run(test::run_qlab({"run", study(dir + "/latin1.txt"), "-q"}),
+                                dir + "/latin1.txt: not valid UTF-8 at byte offset 3");
+}
+
 TEST_F(Preflight, MissingDataSetFile) {
   expect_stopped_before_any_run(test::run_qlab({"run", study(dir + "/absent.txt"), "-q"}), dir + "/absent.txt");
 }
@@ -69,6 +85,46 @@ TEST_F(Preflight, GoodInputRunsBoth) {
   auto r = test::run_qlab({"run", s, "-q"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(read_runs(dir + "/r.h5").size(), 2u);
+}
+
+// A perplexity window longer than the model's context (the fixture's
+// max_position_embeddings is 256) is refused before any run, naming the key;
+// allow_past_context: true is the explicit way to evaluate it anyway.
+TEST_F(Preflight, WindowPastTheContext) {
+  std::string s = study(dir + "/eval.txt");
+  std::string text = test::read_file(s);
+  text.replace(text.find("seqlen: 8"), 9, "seqlen: 257");
+  test::write_file(s, text);
+  auto refused = test::run_qlab({"run", s, "-q"});
+  expect_stopped_before_any_run(refused, "evaluator 'perplexity': 'seqlen' 257 is past the model's context of "
+                                         "256 tokens (max_position_embeddings in " + test::fixtures() +
+                                             "/golden/llama2/config.json); set allow_past_context: true to evaluate anyway");
+  std::string long_text;
+  for (int i = 0; i < 40; ++i) long_text += "The cat sat on the mat and looked at the dog for a long while.\n";
+  test::write_file(dir + "/long.txt", long_text);
+  auto allowed = test::run_qlab({"run", s, "-q", "evaluators.0.perplexity.allow_past_context=true",
+                                 "datasets.eval.text.path=" + dir + "/long.txt", "sweep.grid.method=[[]]"});
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.err;
+  ASSERT_EQ(read_runs(dir + "/r.h5").size(), 1u);
+  EXPECT_EQ(read_runs(dir + "/r.h5")[0].output.metrics.at("perplexity.seqlen"), 257);
+  auto at_the_limit = test::run_qlab({"run", s, "-q", "evaluators.0.perplexity.seqlen=256",
+                                      "datasets.eval.text.path=" + dir + "/long.txt", "sweep.grid.method=[[]]"});
+  EXPECT_EQ(at_the_limit.exit_code, 0) << at_the_limit.err;
+  EXPECT_EQ(read_runs(dir + "/r.h5").size(), 2u);
+}
+
+// Generation: the longest prompt plus max_new_tokens must fit as well.
+TEST_F(Preflight, GenerationPastTheContext) {
+  test::write_file(dir + "/p.jsonl", "{\"prompt\": \"Tell me a story.\"}\n");
+  const std::string s = dir + "/g.yaml";
+  test::write_file(s, "output: " + dir + "/r.h5\nmodel: {path: " + test::fixtures() + "/golden/llama2}\n" +
+                          "datasets: {p: {jsonl_prompts: {path: " + dir + "/p.jsonl}}}\n"
+                          "evaluators: [{refusal: {dataset: p, max_new_tokens: 250}}]\n");
+  expect_stopped_before_any_run(test::run_qlab({"run", s, "-q"}),
+                                "evaluator 'refusal': the longest prompt of 'p' (");
+  auto r = test::run_qlab({"run", s, "-q"});
+  EXPECT_NE(r.err.find(" tokens) plus max_new_tokens 250 is past the model's context of 256 tokens"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 // in memory, and only with the saved online quantizers attached.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "core/engine/execute.h"
 #include "core/engine/workspace.h"
@@ -21,9 +23,10 @@ const char* kText = "Die Katze schläft auf dem Sofa, while the dog waits by the
 // The pipeline `methods` (YAML list items) applied in memory, as a run would.
 double in_memory_logprob(const std::string& model_dir, const std::string& dir, const std::string& methods,
                          const std::string& extra = "") {
-  const std::string study = dir + "/s.yaml";
-  test::write_file(study, "model: {path: " + model_dir + "}\noutput: " + dir + "/r.h5\n" + extra + "method:\n" + methods);
-  Study s = load_study(study, {});
+  StudyRules methods_only;
+  methods_only.needs_evaluators = false;
+  Study s = load_study_text("model: {path: " + model_dir + "}\noutput: " + dir + "/r.h5\n" + extra + "method:\n" + methods,
+                            "test", {}, methods_only);
   Workspace ws(s.runs.at(0));
   RunOutput out;
   apply_methods(ws, out);
@@ -43,6 +46,15 @@ TEST(QuantizeCli, SavedCheckpointScoresAsTheInMemoryPipeline) {
   auto r = test::run_qlab({"quantize", model, "--method", "quarot,rtn", "--set", "rtn.w_bits=4", "--set", "rtn.a_bits=4",
                            "--set", "rtn.a_sym=true", "--set", "rtn.kv_bits=4", "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The same log format as `qlab run` ("[12:34:56] info: ..."), on stderr.
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("(^|\n)\\[[0-9:]{8}\\] info: wrote " + out + " \\(quarot,rtn; [0-9]+ steps recorded in qlab_quant.json\\)\n")))
+      << r.err;
+  // `qlab inspect` lists the online ops the checkpoint brings; a plain one has none.
+  auto inspected = test::run_qlab({"inspect", out});
+  EXPECT_EQ(inspected.exit_code, 0) << inspected.err;
+  EXPECT_NE(inspected.out.find("online ops    fake_quant int4 on layers.*."), std::string::npos) << inspected.out;
+  EXPECT_NE(inspected.out.find("online ops    hadamard"), std::string::npos) << inspected.out;
+  EXPECT_NE(test::run_qlab({"inspect", model}).out.find("online ops    none\n"), std::string::npos);
   const nlohmann::json description = nlohmann::json::parse(test::read_file(out + "/qlab_quant.json"));
   EXPECT_NE(description.dump().find("\"bits\":4"), std::string::npos) << description.dump();
 
@@ -93,6 +105,33 @@ TEST(QuantizeCli, BadArgumentsAreUsageErrors) {
   EXPECT_EQ(bad_set.exit_code, 2);
   EXPECT_NE(bad_set.err.find("w_bits"), std::string::npos) << bad_set.err;
   EXPECT_EQ(test::run_qlab({"quantize", model, "--out", out}).exit_code, 2);   // no --method
+}
+
+// GPTQ without --calibration: the option is named, no file of qlab's own is,
+// and nothing is written.
+TEST(QuantizeCli, MissingCalibrationNamesTheOption) {
+  const std::string out = test::temp_dir("quantize") + "/q";
+  auto r = test::run_qlab({"quantize", test::fixtures() + "/golden/llama2", "--method", "quarot,gptq", "--out", out});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "qlab quantize: --method gptq calibrates on text: give --calibration FILE (qlab quantize --help)\n");
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// An existing checkpoint is replaced only with --force; the input model never.
+TEST(QuantizeCli, ExistingOutputNeedsForce) {
+  const std::string model = test::fixtures() + "/golden/llama2";
+  const std::string out = test::temp_dir("quantize") + "/q";
+  test::write_file(out + "/config.json", "{}");
+  auto refused = test::run_qlab({"quantize", model, "--method", "rtn", "--out", out});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_EQ(refused.err, "qlab quantize: --out " + out + " already exists; add --force to replace what it holds\n");
+  EXPECT_EQ(test::read_file(out + "/config.json"), "{}");
+  auto forced = test::run_qlab({"quantize", model, "--method", "rtn", "--out", out, "--force"});
+  EXPECT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_NE(test::read_file(out + "/config.json"), "{}");
+  auto self = test::run_qlab({"quantize", model, "--method", "rtn", "--out", model, "--force"});
+  EXPECT_EQ(self.exit_code, 2);
+  EXPECT_NE(self.err.find("is the input model's folder"), std::string::npos) << self.err;
 }
 
 }  // namespace

@@ -157,6 +157,58 @@ TEST_F(StudyErrors, NotAPlugin) {
   EXPECT_NE(r.err.find("plugin " + dir + "/fake.so: not a loadable shared library"), std::string::npos) << r.err;
 }
 
+// Runs without evaluators would be complete with no metrics.
+TEST_F(StudyErrors, NoEvaluators) {
+  const std::string message =
+      "no evaluators: every run would be complete with no metrics; list at least one under `evaluators:`";
+  std::string t = edited("evaluators:\n  - test_constant: {value: 3}\n", "evaluators: []\n");
+  expect_error(t, file + ":" + line_col(t, "[]"), message);
+  expect_error(edited("evaluators:\n  - test_constant: {value: 3}\n", ""), file, message);
+}
+
+// A label prefixes metric names, which are HDF5 dataset names.
+TEST_F(StudyErrors, UnusableEvaluatorLabel) {
+  for (const std::string label : {"''", "a/b"}) {
+    std::string t = edited("{value: 3}", "{value: 3, label: " + label + "}");
+    const std::string shown = label == "''" ? "" : label;
+    expect_error(t, file + ":" + line_col(t, "test_constant"),
+                 "'label' for evaluator 'test_constant': '" + shown +
+                     "' cannot prefix metric names (it must be non-empty, without '/')");
+  }
+}
+
+// One range for every bit width, 2..8 or 16, checked at validation against the key written.
+TEST_F(StudyErrors, BitWidthsOutsideTheirRange) {
+  const std::string model = test::fixtures() + "/golden/llama2";
+  for (const std::string key : {"w_bits", "a_bits", "kv_bits"})
+    for (const std::string bits : {"1", "9", "33"}) {
+      std::string t = edited("- test_scale: {factor: 2}", "- rtn: {" + key + ": " + bits + "}") + "model: {path: " + model + "}\n";
+      expect_error(t, file + ":" + line_col(t, bits + "}"),
+                   "'" + key + "' for method 'rtn': '" + bits + "' is not one of 2, 3, 4, 5, 6, 7, 8, 16");
+    }
+  std::string ok = edited("- test_scale: {factor: 2}", "- rtn: {w_bits: 16, a_bits: 8, kv_bits: 2, down_a_bits: 0}") +
+                   "model: {path: " + model + "}\n";
+  EXPECT_EQ(run(ok).exit_code, 0) << run(ok).err;
+}
+
+// The size of a sweep is checked before any run is built.
+TEST_F(StudyErrors, SweepLargerThanTheBound) {
+  std::string axis = "[";
+  for (int i = 0; i < 1000; ++i) axis += (i ? ", " : "") + std::to_string(i);
+  axis += "]";
+  std::string t = valid() + "sweep:\n  grid:\n    method.0.test_scale.factor: " + axis + "\n    evaluators.0.test_constant.value: " + axis +
+                  "\n  seeds: [1, 2]\n";
+  expect_error(t, file + ":" + line_col(t, "sweep:"),
+               "sweep: 2000000 runs, more than the bound of 100000 (qlab run --max-runs N raises it)");
+  expect_error(t, file + ":" + line_col(t, "sweep:"), "sweep: 2000000 runs, more than the bound of 1000", {"--max-runs", "1000"});
+}
+
+TEST_F(StudyErrors, StudyIsAFolder) {
+  auto r = test::run_qlab({"run", dir, "--dry-run"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "qlab run: " + dir + ": is a folder, not a YAML file\n");
+}
+
 // The wrong-ABI plugin needs an out-of-tree build: see external_plugin_test.cpp.
 
 }  // namespace

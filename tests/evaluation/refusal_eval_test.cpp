@@ -143,7 +143,8 @@ TEST(RefusalEval, SafetyEvalStudyRuns) {
   for (const char* e : {"0.refusal", "1.refusal", "3.nmix", "4.nmix", "5.nmix"})
     o.push_back(std::string("evaluators.") + e + ".max_new_tokens=4");
   Study study = load_study(test::source_dir() + "/experiments/safety_eval.yaml", o);
-  ASSERT_EQ(study.runs.size(), 1u);
+  ASSERT_EQ(study.runs.size(), 3u);   // FP, RTN, QuaRot-RTN
+  EXPECT_EQ(study.runs[2].axes.at("method"), "quarot+rtn");
   RunOutput out = execute_run(study.runs[0]);   // data paths relative to data_root
   EXPECT_EQ(out.metrics["advbench_refusal.n"], 2);
   EXPECT_EQ(out.metrics["advbench_refusal.max_new_tokens"], 4);

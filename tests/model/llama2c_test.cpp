@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -195,6 +196,25 @@ TEST(Llama2c, Stories260K) {
   EXPECT_EQ(tc["bos_token"], "<s>");
   EXPECT_EQ(tc["eos_token"], "</s>");
   EXPECT_EQ(tc["tokenizer_class"], "LlamaTokenizer");
+}
+
+// A --tokenizer that is not the model's SentencePiece model is refused before
+// anything is written: a text file, and a real model of another vocabulary.
+TEST(Llama2c, TokenizerCheckedBeforeWriting) {
+  QLAB_REQUIRE_SHARED_DATA();
+  const std::string src = test::shared_data() + "/stories260K", dir = test::temp_dir("l2c_tok");
+  test::write_file(dir + "/notes.txt", "this is not a tokenizer\n");
+  auto text = test::run_qlab({"convert", "--from", "llama2c", src + "/stories260K.bin", "--tokenizer", dir + "/notes.txt",
+                              "--out", dir + "/a"});
+  EXPECT_EQ(text.exit_code, 2);
+  EXPECT_EQ(text.err.rfind("qlab convert: " + dir + "/notes.txt: ", 0), 0u) << text.err;
+  EXPECT_EQ(std::count(text.err.begin(), text.err.end(), '\n'), 1) << text.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/a"));
+  auto other = test::run_qlab({"convert", "--from", "llama2c", src + "/stories260K.bin", "--tokenizer",
+                               test::fixtures() + "/golden/llama2/tokenizer.model", "--out", dir + "/b"});
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_NE(other.err.find("pieces, the checkpoint's vocabulary 512"), std::string::npos) << other.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/b"));
 }
 
 }  // namespace

@@ -394,6 +394,14 @@ TEST(TokenizerLoad, ErrorsNameTheFile) {
   msg = error_of([&] { Tokenizer::load(dir); });
   EXPECT_NE(msg.find("a b"), std::string::npos) << msg;
 
+  // Required fields missing: named by their path in the file, not by the JSON library.
+  qlab::test::write_file(dir + "/tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0}}})");
+  EXPECT_EQ(error_of([&] { Tokenizer::load(dir); }), dir + "/tokenizer.json: model.merges is missing");
+  qlab::test::write_file(dir + "/tokenizer.json", R"({"model": {"type": "BPE", "merges": []}})");
+  EXPECT_EQ(error_of([&] { Tokenizer::load(dir); }), dir + "/tokenizer.json: model.vocab is missing");
+  qlab::test::write_file(dir + "/tokenizer.json", R"({"added_tokens": []})");
+  EXPECT_EQ(error_of([&] { Tokenizer::load(dir); }), dir + "/tokenizer.json: model is missing");
+
   fs::copy_file(fixture_dir("spbpe") + "/tokenizer.json", dir + "/tokenizer.json", fs::copy_options::overwrite_existing);
   qlab::test::write_file(dir + "/tokenizer_config.json", "{\"add_bos_token\": 3}");
   msg = error_of([&] { Tokenizer::load(dir); });

@@ -1,6 +1,7 @@
 // The paper-table studies in experiments/ load and expand as documented.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 
 #include "core/study.h"
@@ -51,6 +52,18 @@ TEST_P(Experiments, PaperTableExpandsToItsFourteenRows) {
     for (const char* p : {"W4A16", "W4A8", "W4A4KV4"}) EXPECT_TRUE(rows.count(std::string(m) + " " + p)) << m << " " << p;
   EXPECT_TRUE(rows.count("none W16A16"));
   EXPECT_TRUE(rows.count("quarot W16A16"));
+}
+
+// A relative data_root reaches the readers once, joined to the working directory.
+TEST_P(Experiments, RelativeDataRootResolvesAgainstTheWorkingDirectory) {
+  Study s = load_study(test::source_dir() + "/experiments/" + GetParam() + ".yaml",
+                       {"model.path=" + test::fixtures() + "/golden/llama2", "data_root=wikitext-2-raw"});
+  const std::string root = (std::filesystem::current_path() / "wikitext-2-raw").string();
+  for (const RunSpec& r : s.runs) {
+    EXPECT_EQ(r.datasets.at("wiki").params.get_string("path"), root + "/wiki.test.raw");
+    EXPECT_EQ(r.datasets.at("calib").params.get_string("path"), root + "/wiki.train.raw");
+    EXPECT_EQ(r.config["data_root"].Scalar(), "wikitext-2-raw");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Tables, Experiments, ::testing::Values("quarot_table", "spinquant_baselines"));

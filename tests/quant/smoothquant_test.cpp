@@ -43,7 +43,8 @@ struct SmoothQuantTest : ::testing::Test {
     test::write_file(dir + "/s.yaml", "output: " + dir + "/r.h5\nmodel: {path: " + test::fixtures() +
                                           "/golden/llama2}\ndatasets: {calib: {text: {path: " + test::source_dir() +
                                           "/experiments/data/stories_eval.txt}}}\n"
-                                          "method: [{smoothquant: " + params + "}]\n");
+                                          "method: [{smoothquant: " + params + "}]\n"
+                                          "evaluators: [{perplexity: {dataset: calib}}]\n");
     return load_study(dir + "/s.yaml");
   }
 };

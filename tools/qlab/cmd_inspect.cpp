@@ -1,5 +1,6 @@
 // qlab inspect: what a Hugging Face checkpoint directory holds, read from its
-// config.json and safetensors headers (no weights are loaded).
+// config.json and safetensors headers (no weights are loaded), and the online
+// ops of a checkpoint written by `qlab quantize`.
 #include <boost/program_options.hpp>
 #include <iostream>
 #include <map>
@@ -10,11 +11,34 @@
 #include "core/model/arch.h"
 #include "core/model/checkpoint.h"
 #include "core/model/tokenizer.h"
+#include "core/quant/saved_quant.h"
 #include "tools/qlab/checkpoint_command.h"
 #include "tools/qlab/command.h"
 
 namespace po = boost::program_options;
 using json = nlohmann::json;
+
+// The online ops a `qlab quantize` checkpoint brings, grouped: one entry per
+// kind (with its bit width for quantizers) and site with the layer index as
+// "*", e.g. {"op": "fake_quant int4", "site": "layers.*.q.input", "count": 32}.
+static json online_ops(const std::string& dir) {
+  std::map<std::pair<std::string, std::string>, int64_t> groups;
+  for (const json& r : qlab::read_saved_op_records(dir)) {
+    std::string op = r.value("kind", "?");
+    const json args = r.value("args", json::object());
+    if (op == "fake_quant" && args.is_object() && args.contains("bits")) op += " int" + args["bits"].dump();
+    std::string site = r.value("site", "?");
+    // "layers.12.q.input" -> "layers.*.q.input"
+    if (site.rfind("layers.", 0) == 0) {
+      size_t end = site.find('.', 7);
+      site = "layers.*" + (end == std::string::npos ? "" : site.substr(end));
+    }
+    ++groups[{op, site}];
+  }
+  json out = json::array();
+  for (const auto& [key, n] : groups) out.push_back({{"op", key.first}, {"site", key.second}, {"count", n}});
+  return out;
+}
 
 static json describe(const std::string& dir) {
   qlab::Checkpoint ckpt = qlab::Checkpoint::open(dir);
@@ -50,7 +74,8 @@ static json describe(const std::string& dir) {
           {"vocab", c.vocab_size}, {"max_position", c.max_position}, {"rms_norm_eps", c.rms_norm_eps},
           {"rope", rope}, {"attention_bias", c.attention_bias}, {"sliding_window", c.sliding_window},
           {"tie_word_embeddings", c.tie_word_embeddings}, {"torch_dtype", c.torch_dtype},
-          {"parameters", params}, {"dtypes", groups}, {"other_tensors", other}, {"tokenizer", tokenizer}};
+          {"parameters", params}, {"dtypes", groups}, {"other_tensors", other}, {"tokenizer", tokenizer},
+          {"online_ops", online_ops(dir)}};
 }
 
 static void print_text(const json& d) {
@@ -81,6 +106,9 @@ static void print_text(const json& d) {
   line("dtypes", dtypes);
   if (d["other_tensors"].get<int64_t>() > 0) line("other tensors", s(d["other_tensors"]));
   line("tokenizer", s(d["tokenizer"]));
+  if (d["online_ops"].empty()) line("online ops", "none");
+  for (const json& g : d["online_ops"])
+    line("online ops", s(g["op"]) + " on " + s(g["site"]) + " (x" + s(g["count"]) + ")");
 }
 
 static int run_inspect(const std::vector<std::string>& args) {

@@ -3,9 +3,10 @@
 // checkpoint (rotated, fake-quantized weights in the model's dtype) plus
 // qlab_quant.json with the online transforms and activation / KV quantizers,
 // which qlab re-attaches when it loads DIR.
+#include <spdlog/spdlog.h>
+
 #include <boost/program_options.hpp>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -34,7 +35,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
 }
 
 // The pipeline as a one-run study, so that parameters are validated exactly as
-// in `qlab run` (schemas, defaults, did-you-mean).
+// in `qlab run` (schemas, defaults, did-you-mean); built in memory.
 std::string study_text(const std::string& model, const std::string& dtype, const std::string& device,
                        const std::vector<std::string>& methods, const std::string& calibration, uint64_t seed) {
   YAML::Emitter y;
@@ -60,6 +61,7 @@ std::string study_text(const std::string& model, const std::string& dtype, const
 
 int quantize_main(const std::vector<std::string>& args) {
   std::string model, methods, out, calibration, dtype = "float32", device = "cpu";
+  bool force = false;
   std::vector<std::string> sets, plugins;
   uint64_t seed = 0;
   po::options_description visible("usage: qlab quantize MODEL --method a,b --out DIR [options]");
@@ -69,7 +71,8 @@ int quantize_main(const std::vector<std::string>& args) {
       "calibration", po::value(&calibration), "text file for calibration (methods with a `dataset` parameter)")(
       "dtype", po::value(&dtype), "float32 | bfloat16 | float16")("device", po::value(&device), "cpu | cuda | cuda:N")(
       "seed", po::value(&seed), "seed (random rotations, calibration windows)")(
-      "plugin", po::value(&plugins)->composing(), "load an external plugin (.so); repeatable");
+      "plugin", po::value(&plugins)->composing(), "load an external plugin (.so); repeatable")(
+      "force", po::bool_switch(&force), "replace an existing --out folder");
   po::options_description all;
   all.add(visible).add_options()("model", po::value(&model));
   po::positional_options_description pos;
@@ -89,7 +92,15 @@ int quantize_main(const std::vector<std::string>& args) {
   load_plugins(plugins);
   std::vector<std::string> steps = split(methods, ',');
   if (steps.empty()) throw UsageError("--method names no step");
-  for (const auto& s : steps) Registry::instance().method(s);  // unknown name: did-you-mean error
+  for (const auto& s : steps)   // an unknown name gets its did-you-mean; calibration is asked for by option
+    for (const auto& p : Registry::instance().method(s).params)
+      if (p.name == "dataset" && p.required && calibration.empty())
+        throw UsageError("--method " + s + " calibrates on text: give --calibration FILE (qlab quantize --help)");
+  std::error_code ec;
+  if (fs::exists(out, ec) && fs::equivalent(out, model, ec))
+    throw UsageError("--out " + out + " is the input model's folder; write the quantized checkpoint elsewhere");
+  if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec)) && !force)
+    throw UsageError("--out " + out + " already exists; add --force to replace what it holds");
 
   std::vector<std::string> overrides;
   for (const auto& s : sets) {
@@ -98,15 +109,11 @@ int quantize_main(const std::vector<std::string>& args) {
     if (it == steps.end()) throw UsageError("--set " + s + ": expected STEP.KEY=VALUE with STEP one of --method's steps");
     overrides.push_back("method." + std::to_string(it - steps.begin()) + "." + s);
   }
-  fs::create_directories(out);
-  std::string study_path = out + "/.qlab_quantize_study.yaml";
-  {
-    std::ofstream f(study_path);
-    f << study_text(model, dtype, device, steps, calibration, seed);
-  }
-  Study study = load_study(study_path, overrides);
-  fs::remove(study_path);
+  StudyRules rules;
+  rules.needs_evaluators = false;   // nothing is evaluated: the checkpoint is the result
+  Study study = load_study_text(study_text(model, dtype, device, steps, calibration, seed), "qlab quantize", overrides, rules);
   const RunSpec& run = study.runs.at(0);
+  fs::create_directories(out);
 
   Workspace ws(run);
   RunOutput record;   // what the steps record (training curves) is not kept here
@@ -116,8 +123,7 @@ int quantize_main(const std::vector<std::string>& args) {
   m.config.tie_word_embeddings = m.lm_head.weight.is_same(m.embed.weight);
   save_checkpoint(out, m.config, m.checkpoint_tensors(), model);
   save_quantization(out, m, ws.online(), ws.quant_record());
-  std::cout << "wrote " << out << " (" << methods << "; " << ws.quant_record().size() << " steps recorded in "
-            << kQuantDescriptionFile << ")\n";
+  spdlog::info("wrote {} ({}; {} steps recorded in {})", out, methods, ws.quant_record().size(), kQuantDescriptionFile);
   return kExitOk;
 }
 

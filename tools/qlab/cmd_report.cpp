@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/fingerprint.h"
 #include "core/report.h"
 #include "core/store.h"
 #include "tools/qlab/command.h"
@@ -19,7 +20,9 @@ Rows are sweep axis names or dotted paths into each run's resolved config
 (different seeds) share a row and show mean ± sample std; runs that differ in
 anything else split the row by the keys they differ in (named under the
 table). Columns are metric names (perplexity.ppl). A missing metric shows as
-—, failed runs are left out and counted under the table.
+—, failed runs are left out and counted under the table. Runs made from inputs
+(checkpoint or data files) that have changed on disk since are stale: they are
+left out and named on stderr (--stale keeps them).
 )";
 
 std::vector<std::string> split_commas(const std::string& text) {
@@ -44,7 +47,8 @@ int report_main(const std::vector<std::string>& args) {
       ("cols", po::value(&cols), "comma-separated metrics (default: every metric)")
       ("pivot", po::value(&pivot), "a key whose values become column groups, e.g. tags.precision (paper tables)")
       ("where", po::value(&wheres)->composing(), "key=value: keep only runs showing this value; repeatable")
-      ("format", po::value(&format), "md, latex or csv (default md)");
+      ("format", po::value(&format), "md, latex or csv (default md)")
+      ("stale", "keep runs whose inputs have changed since they ran (named on stderr either way)");
   po::options_description all;
   all.add(visible).add_options()("files", po::value(&files));
   po::positional_options_description positional;
@@ -73,10 +77,15 @@ int report_main(const std::vector<std::string>& args) {
     spec.where.emplace_back(w.substr(0, eq), w.substr(eq + 1));
   }
   std::vector<RunRecord> runs;
-  for (const auto& f : files) {
-    auto more = read_runs(f);
-    runs.insert(runs.end(), more.begin(), more.end());
-  }
+  const bool keep_stale = vm.count("stale") > 0;
+  for (const auto& f : files)
+    for (RunRecord& r : read_runs(f)) {
+      std::string changed = changed_inputs(parse_inputs_json(r.inputs), FingerprintCache::shared());
+      if (!changed.empty())
+        std::cerr << "qlab report: " << f << ": run " << r.hash << " is stale (" << changed << " since it ran)"
+                  << (keep_stale ? "" : "; left out") << "\n";
+      if (changed.empty() || keep_stale) runs.push_back(std::move(r));
+    }
   Report report = make_report(runs, spec);
   std::cout << report.text;
   if (spec.format == ReportFormat::Csv && !report.footnote.empty())   // CSV has no room for a footnote

@@ -36,6 +36,7 @@ Exit codes: 0 all runs complete, 1 some runs failed, 2 usage error,
 int run_main(const std::vector<std::string>& args) {
   std::vector<std::string> positional_args, plugins;
   std::string shard = "0/1", log_file;
+  StudyRules rules;
   po::options_description visible("usage: qlab run STUDY [key=value ...] [options]");
   visible.add_options()
       ("help,h", "show this help")
@@ -45,7 +46,8 @@ int run_main(const std::vector<std::string>& args) {
       ("plugin", po::value(&plugins)->composing(), "load an external plugin (.so); repeatable")
       ("verbose,v", "log debug messages")
       ("quiet,q", "log warnings and errors only")
-      ("log", po::value(&log_file), "log file (default: <results file>.log, appended)");
+      ("log", po::value(&log_file), "log file (default: <results file>.log, appended)")
+      ("max-runs", po::value(&rules.max_runs)->default_value(rules.max_runs), "refuse a sweep of more runs (0: no bound)");
   po::options_description all;
   all.add(visible).add_options()("args", po::value(&positional_args));
   po::positional_options_description positional;
@@ -72,7 +74,7 @@ int run_main(const std::vector<std::string>& args) {
   options.device = run_device;
 
   load_plugins(plugins);
-  Study study = load_study(positional_args[0], {positional_args.begin() + 1, positional_args.end()});
+  Study study = load_study(positional_args[0], {positional_args.begin() + 1, positional_args.end()}, rules);
   std::string output = shard_output(study.output, options.shard_index, options.shard_count);
 
   Verbosity verbosity = vm.count("verbose") ? Verbosity::Verbose : vm.count("quiet") ? Verbosity::Quiet : Verbosity::Normal;

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "tools/qlab/command.h"
 
 namespace qlab::cli {
@@ -40,6 +41,8 @@ int main(int argc, char** argv) {
     std::cerr << "qlab: unknown command '" << name << "' (qlab --help lists them)\n";
     return qlab::kExitUsage;
   }
+  // One log format for every command; `qlab run` sets its own verbosity and log file.
+  qlab::setup_logging(qlab::Verbosity::Normal);
   try {
     return it->second.run(std::vector<std::string>(argv + 2, argv + argc));
   } catch (const qlab::UsageError& e) {
