@@ -18,7 +18,8 @@ struct Presets : ::testing::Test {
   Study load(const std::string& method) {
     test::write_file(dir + "/s.yaml", "output: " + dir + "/r.h5\nmodel: {path: " + test::fixtures() +
                                           "/golden/llama2}\ndatasets: {calib: {text: {path: " + test::source_dir() +
-                                          "/experiments/data/stories_eval.txt}}}\nmethod: " + method + "\n");
+                                          "/experiments/data/stories_eval.txt}}}\nmethod: " + method +
+                                          "\nevaluators: [{perplexity: {dataset: calib}}]\n");
     return load_study(dir + "/s.yaml");
   }
   Params last(const Study& s) { return s.runs.at(0).methods.back().params; }   // a copy: callers pass temporaries
