@@ -1,3 +1,5 @@
+#include <unistd.h>
+#include <fcntl.h>
 #include "test_util.h"
 
 #include <ftw.h>
@@ -94,5 +96,28 @@ void write_file(const std::string& path, const std::string& text) {
   f << text;
 }
 
-}  // namespace qlab::test
+int start_qlab(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> all = {qlab_bin()};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(fd);
+  return pid;
+}
 
+int wait_exit(int pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace qlab::test

@@ -22,6 +22,11 @@ struct CommandResult {
 };
 // Runs the built qlab binary with args (no shell quoting issues: args are quoted).
 CommandResult run_qlab(const std::vector<std::string>& args, const std::string& workdir = "");
+// Starts the built qlab binary with args in the background, its stdout and
+// stderr appended to `log`; returns the child's pid (signal it, wait_exit it).
+int start_qlab(const std::vector<std::string>& args, const std::string& log);
+// Waits for a child; its exit code, or 128 + the signal that ended it.
+int wait_exit(int pid);
 // Runs a shell command line.
 CommandResult run_shell(const std::string& command_line);
 

@@ -26,30 +26,12 @@ constexpr int kRuns = 8;
 
 using test::test_plugins;
 
-// Starts `qlab run STUDY --plugin SO` with its output appended to `log`.
+// `qlab run STUDY --plugin SO` in the background, its output appended to `log`.
 pid_t start_run(const std::string& study, const std::string& log) {
-  std::string bin = test::qlab_bin();
-  std::vector<std::string> args = {bin, "run", study, "--plugin", test_plugins()};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(fd);
-  return pid;
+  return test::start_qlab({"run", study, "--plugin", test_plugins()}, log);
 }
 
-int wait_exit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+using test::wait_exit;
 
 struct Kill : ::testing::Test {
   std::string dir = test::temp_dir("kill");

@@ -92,28 +92,9 @@ TEST(SpinQuant, OneTrainingServesASweepOverGptqBits) {
   EXPECT_NE(runs[0].output.metrics.at("perplexity.ppl"), runs[1].output.metrics.at("perplexity.ppl"));
 }
 
-int wait_exit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+using test::wait_exit;
 
-pid_t start_run(const std::string& study, const std::string& log) {
-  std::vector<std::string> args = {test::qlab_bin(), "run", study};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(fd);
-  return pid;
-}
+pid_t start_run(const std::string& study, const std::string& log) { return test::start_qlab({"run", study}, log); }
 
 TEST(SpinQuant, InterruptedTrainingResumesToTheSameRotations) {
   QLAB_REQUIRE_SHARED_DATA();
