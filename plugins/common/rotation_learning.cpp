@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <numeric>
+
 #include "core/engine/workspace.h"
 #include "core/error.h"
 #include "core/learn/stiefel.h"
@@ -170,6 +172,9 @@ void learn_rotations(Workspace& ws, RunOutput& out, const Params& p, const Rotat
     attach_online_hadamards(model, spec, name);
   }
 
+  if (how.layerwise_rank > c.hidden_size)
+    throw UsageError(p.owner() + ".rank: " + std::to_string(how.layerwise_rank) + " is larger than the hidden size " +
+                     std::to_string(c.hidden_size) + " (rank = hidden size keeps the transitions exact)");
   Rotations rot(c, ws.seed(), how.layerwise_rank >= 0, torch::TensorOptions().dtype(dt).device(model.device));
   std::map<std::string, torch::Tensor> learned = rot.named();
   std::map<std::string, torch::Tensor> initial;
@@ -189,20 +194,27 @@ void learn_rotations(Workspace& ws, RunOutput& out, const Params& p, const Rotat
   attach_value_rotation(model, Rotations::detached(rot.values), name);
   model.bake();
   if (rot.layerwise()) {
-    double err = 0, dev = 0, e = 0;
+    // Per transition: ||T - I||_F (how far the bases moved apart) and the
+    // approximation's error relative to it; means in the metrics, each in the arrays.
+    std::vector<double> deviation, relative_error;
     auto I = torch::eye(c.hidden_size, torch::TensorOptions().dtype(torch::kFloat64).device(model.device));
-    for (size_t i = 0; i < L; ++i) {
-      auto ta = rot.attn_transition(i).to(torch::kFloat64), tf = rot.mlp_transition(i).to(torch::kFloat64);
-      model.layers[i].attn_skip_ops.push_back(lowrank_op(ta, how.layerwise_rank, model, name, &e));
-      err += e;
-      model.layers[i].mlp_skip_ops.push_back(lowrank_op(tf, how.layerwise_rank, model, name, &e));
-      err += e;
-      dev += (ta - I).norm().item<double>() + (tf - I).norm().item<double>();
-    }
-    // Frobenius norms per transition: how far the transitions moved from the
-    // identity, and what the rank-r approximation leaves of them.
-    out.metrics[name + ".transition_deviation"] = dev / double(2 * L);
-    out.metrics[name + ".transition_error"] = err / double(2 * L);
+    double e = 0;
+    for (size_t i = 0; i < L; ++i)
+      for (bool attn : {true, false}) {
+        auto T = (attn ? rot.attn_transition(i) : rot.mlp_transition(i)).to(torch::kFloat64);
+        auto& site = attn ? model.layers[i].attn_skip_ops : model.layers[i].mlp_skip_ops;
+        site.push_back(lowrank_op(T, how.layerwise_rank, model, name, &e));
+        deviation.push_back((T - I).norm().item<double>());
+        relative_error.push_back(deviation.back() > 0 ? e / deviation.back() : 0.0);
+      }
+    auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); };
+    out.arrays[name + ".transition_deviation"] = deviation;
+    out.arrays[name + ".transition_relative_error"] = relative_error;
+    out.metrics[name + ".transition_deviation"] = mean(deviation);
+    out.metrics[name + ".transition_relative_error"] = mean(relative_error);
+    // x + ((x U) D) U^T: 2 d r + r^2 multiply-adds per transition, two per layer.
+    const double r = double(std::min<int64_t>(how.layerwise_rank, c.hidden_size));
+    out.metrics[name + ".online_macs_per_token"] = double(2 * L) * (2.0 * double(c.hidden_size) * r + r * r);
   }
 
   record_training(out, name, result, cache);

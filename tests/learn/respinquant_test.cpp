@@ -102,12 +102,25 @@ TEST(ReSpinQuant, LearnsAndARankAblationSharesOneTraining) {
   EXPECT_EQ(trained, 40) << "one training for the three ranks";
   const auto& full = by_rank.at(64).output.metrics;
   EXPECT_LT(full.at("respinquant.probe_loss_after"), full.at("respinquant.probe_loss_before"));
-  EXPECT_LT(full.at("respinquant.transition_error"), 1e-8);
+  EXPECT_LT(full.at("respinquant.transition_relative_error"), 1e-8);
+  EXPECT_GT(by_rank.at(8).output.metrics.at("respinquant.transition_relative_error"), 1e-3);
+  EXPECT_EQ(by_rank.at(8).output.metrics.at("respinquant.online_macs_per_token"), 2 * 5 * (2 * 64 * 8 + 64));
   EXPECT_GT(full.at("respinquant.transition_deviation"), 1e-3) << "the bases moved apart";
   EXPECT_LT(by_rank.at(64).output.metrics.at("perplexity.ppl"), by_rank.at(0).output.metrics.at("perplexity.ppl"));
   std::cout << "stories260K W4A4KV4 ReSpinQuant-RTN ppl by rank: 64 " << by_rank.at(64).output.metrics.at("perplexity.ppl")
             << ", 8 " << by_rank.at(8).output.metrics.at("perplexity.ppl") << ", 0 "
             << by_rank.at(0).output.metrics.at("perplexity.ppl") << "\n";
+}
+
+TEST(ReSpinQuant, RankAboveTheHiddenSizeFailsTheRunNamingTheKey) {
+  QLAB_REQUIRE_SHARED_DATA();
+  const std::string dir = test::temp_dir("respinquant_bad");
+  auto r = test::run_qlab({"run", test::write_study(dir, {"[{respinquant: {dataset: stories, nsamples: 8, seqlen: 64, "
+                                                          "batch: 4, steps: 1, rank: 65}}, {rtn: {w_bits: 4}}]"})});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const RunRecord run = read_runs(dir + "/sq.h5").at(0);
+  EXPECT_EQ(run.status, "failed");
+  EXPECT_NE(run.error.find("rank: 65 is larger than the hidden size 64"), std::string::npos) << run.error;
 }
 
 }  // namespace

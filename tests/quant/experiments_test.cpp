@@ -128,3 +128,34 @@ TEST(StudyFiles, ZeroShotSuite) {
 
 }  // namespace
 }  // namespace qlab
+
+namespace qlab {
+namespace {
+
+TEST(StudyFiles, ReSpinQuantTablesExpandAsDocumented) {
+  const std::vector<std::string> args = {"model.path=" + test::fixtures() + "/golden/llama2", "data_root=/data/wikitext-2-raw"};
+  Study table = load_study(test::source_dir() + "/experiments/respinquant_table.yaml", args);
+  ASSERT_EQ(table.runs.size(), 8u);
+  std::set<std::string> rows;
+  for (const RunSpec& r : table.runs) {
+    const std::string p = r.config["tags"]["precision"].Scalar();
+    rows.insert(r.axes.at("method") + " " + p);
+    const Step& q = r.methods.back();
+    EXPECT_EQ(q.plugin, "gptq");
+    EXPECT_EQ(q.params.get_int("a_bits"), p == "W4A4" ? 4 : 3);
+    EXPECT_EQ(q.params.get_int("kv_bits"), 16);
+    for (const Step& s : r.methods)
+      if (s.plugin == "respinquant") EXPECT_EQ(s.params.get_int("rank"), 32);
+  }
+  for (const char* m : {"gptq", "quarot+gptq", "spinquant+gptq", "respinquant+gptq"})
+    for (const char* p : {"W4A4", "W3A3"}) EXPECT_TRUE(rows.count(std::string(m) + " " + p)) << m << " " << p;
+
+  Study ranks = load_study(test::source_dir() + "/experiments/respinquant_rank.yaml", args);
+  ASSERT_EQ(ranks.runs.size(), 4u);
+  std::set<int64_t> seen;
+  for (const RunSpec& r : ranks.runs) seen.insert(r.methods.at(0).params.get_int("rank"));
+  EXPECT_EQ(seen, (std::set<int64_t>{0, 8, 32, 4096}));
+}
+
+}  // namespace
+}  // namespace qlab
