@@ -21,5 +21,11 @@ for args in "--rotation float64 --quant 1" "--rotation float32 --quant 1" "--rot
   $bench spinquant --shape llama2-7b --batch 8 --seqlen 2048 --steps 3 $args 2>>"$out/bench.err" | tail -$first
   first=1
 done
+for method in respinquant aaq; do
+  b=8; [[ $method == aaq ]] && b=4   # AAQ's batch is 4 x 2048
+  $bench spinquant --shape llama2-7b --method $method --batch $b --seqlen 2048 --steps 3 --rotation float64 --quant 1 \
+    2>>"$out/bench.err" | tail -1
+done
+$bench transitions --shape llama3-8b --rank 32 --batch 1,16 2>>"$out/bench.err"
 $bench pipeline --shape llama2-7b --gptq 0 2>>"$out/bench.err"
 $bench forward --shape llama2-7b --batch 1,4 --iters 5 2>>"$out/bench.err"

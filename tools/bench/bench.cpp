@@ -10,8 +10,13 @@
 //                       (AdvBench-sized refusal evaluation: every row generates all --new tokens)
 //   qlab_bench spinquant [--shape llama2-7b] [--batch 8] [--seqlen 2048] [--steps 3]
 //                        [--rotation float64|float32|tf32] [--quant 1]
+//                        [--method spinquant|respinquant|aaq]
 //                        (one SpinQuant training step: R1 + per-layer R2 as weight ops,
-//                         W16A4KV4 fake quantizers, per-layer recomputation; with its breakdown)
+//                         W16A4KV4 fake quantizers, per-layer recomputation; with its breakdown;
+//                         respinquant: per-layer bases and exact transitions; aaq: the APC loss
+//                         against a full-precision teacher and a perturbed base, both resident)
+//   qlab_bench transitions [--shape llama3-8b] [--rank 32] [--batch 1,16]
+//                        (W4A4KV4 forward with ReSpinQuant's rank-r online transitions vs without)
 #include <torch/torch.h>
 #if QLAB_BENCH_CUDA   // set by CMake when LibTorch has CUDA (Debian's is CPU-only)
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -26,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "core/learn/apc_loss.h"
 #include "core/learn/stiefel.h"
 #include "core/model/generate.h"
 #include "core/model/model.h"
@@ -144,6 +150,51 @@ OnlineSpec w4a4kv4_spec() {
   s.k.bits = 4, s.k.symmetric = false, s.k.clip_ratio = 0.95, s.k.granularity = Granularity::PerToken;
   s.v = s.k;
   return s;
+}
+
+// ReSpinQuant's online cost: the W4A4KV4 forward with a rank-r low-rank
+// residual op on both skips of every layer, against the same without.
+int bench_transitions(const std::map<std::string, std::string>& a) {
+  auto dev = torch::Device(get(a, "device", torch::cuda::is_available() ? "cuda:0" : "cpu"));
+  auto cfg = shape(get(a, "shape", "llama3-8b"));
+  const int64_t T = std::stoll(get(a, "seqlen", "2048")), iters = std::stoll(get(a, "iters", "5"));
+  const int64_t rank = std::stoll(get(a, "rank", "32"));
+  torch::NoGradGuard ng;
+  Model m = random_device_model(cfg, dev, torch::kBFloat16, false);
+  const OnlineSpec spec = w4a4kv4_spec();
+  attach_online_hadamards(m, spec, "bench");
+  attach_quantizers(m, spec);
+  std::printf("| shape | transitions | batch | ms / forward | relative |\n|---|---|---|---|---|\n");
+  for (int64_t B : int_list(get(a, "batch", "1,16"))) {
+    auto ids = torch::randint(cfg.vocab_size, {B, T}, torch::TensorOptions().dtype(torch::kLong).device(dev));
+    double base_ms = 0;
+    for (bool with : {false, true}) {
+      if (with)
+        for (auto& l : m.layers) {
+          auto U = std::get<0>(at::linalg_qr(torch::randn({cfg.hidden_size, rank}, torch::kFloat64))).to(dev);
+          auto D = 0.01 * torch::randn({rank, rank}, torch::TensorOptions().dtype(torch::kFloat64).device(dev));
+          l.attn_skip_ops.push_back(make_online_op("lowrank_residual", {}, {{"U", U}, {"D", D}}, dev, m.dtype, "transitions"));
+          l.mlp_skip_ops.push_back(make_online_op("lowrank_residual", {}, {{"U", U}, {"D", D}}, dev, m.dtype, "transitions"));
+        }
+      m.forward(ids);
+      sync(dev);
+      std::vector<double> times;
+      for (int64_t i = 0; i < iters; ++i) {
+        double t0 = now();
+        m.forward(ids);
+        sync(dev);
+        times.push_back(now() - t0);
+      }
+      std::sort(times.begin(), times.end());
+      const double ms = times[times.size() / 2] * 1e3;
+      if (!with) base_ms = ms;
+      std::printf("| %s | %s | %ld | %.1f | %.3f |\n", get(a, "shape", "llama3-8b").c_str(),
+                  with ? ("rank " + std::to_string(rank)).c_str() : "none", long(B), ms, ms / base_ms);
+      std::fflush(stdout);
+    }
+    m.detach("transitions");
+  }
+  return 0;
 }
 
 int bench_forward(const std::map<std::string, std::string>& a) {
@@ -293,8 +344,40 @@ int bench_spinquant(const std::map<std::string, std::string>& a) {
   std::vector<torch::Tensor> r2, params = {r1};
   for (int64_t i = 0; i < cfg.num_layers; ++i) r2.push_back(random_hadamard_matrix(cfg.head_dim, i + 1).to(o).requires_grad_(true));
   params.insert(params.end(), r2.begin(), r2.end());
-  attach_residual_rotation(m, shared_basis(r1, m.layers.size()), "learn");
+  const std::string method = get(a, "method", "spinquant");
+  if (method == "respinquant") {
+    // Per-layer bases, each its own tensor, and the exact transitions on the skips.
+    ResidualBases b;
+    for (int64_t i = 0; i < cfg.num_layers; ++i) {
+      b.attn_in.push_back(r1.detach().clone().requires_grad_(true));
+      b.mlp_in.push_back(r1.detach().clone().requires_grad_(true));
+    }
+    b.head = r1;
+    for (int64_t i = 0; i < cfg.num_layers; ++i) params.push_back(b.attn_in[i]), params.push_back(b.mlp_in[i]);
+    attach_residual_rotation(m, b, "learn");
+    for (int64_t i = 0; i < cfg.num_layers; ++i) {
+      auto transition = [](const torch::Tensor& from, const torch::Tensor& to) {
+        OnlineOp op = transient_op("transition", [from, to](const torch::Tensor& x) {
+          return x.matmul(from.t().matmul(to).to(x.scalar_type()));
+        });
+        op.tensors = {{"from", from}, {"to", to}};
+        return op;
+      };
+      m.layers[i].attn_skip_ops.push_back(transition(b.attn_in[i], b.mlp_in[i]));
+      m.layers[i].mlp_skip_ops.push_back(transition(b.mlp_in[i], i + 1 < cfg.num_layers ? b.attn_in[i + 1] : b.head));
+    }
+  } else {
+    attach_residual_rotation(m, shared_basis(r1, m.layers.size()), "learn");
+  }
   attach_value_rotation(m, r2, "learn");
+  // AAQ's teachers: the full-precision model and a perturbed copy as the base, both frozen.
+  std::unique_ptr<Model> teacher, base;
+  if (method == "aaq") {
+    torch::NoGradGuard ng;
+    teacher = std::make_unique<Model>(random_device_model(cfg, dev, torch::kBFloat16, false));
+    base = std::make_unique<Model>(copy_model(*teacher));
+    for (auto& [name, lin] : base->all_linears()) lin->weight.add_(0.05 * torch::randn_like(lin->weight) * lin->weight.std());
+  }
   if (quant) {
     OnlineSpec q;   // W16A4KV4 as SpinQuant learns before GPTQ: asymmetric, unclipped
     q.act.bits = 4, q.act.symmetric = false, q.act.granularity = Granularity::PerToken;
@@ -322,8 +405,19 @@ int bench_spinquant(const std::map<std::string, std::string>& a) {
     opt.zero_grad();
     auto logits = m.forward(ids);
     const int64_t V = logits.size(-1);
-    auto loss = torch::nn::functional::cross_entropy(logits.narrow(1, 0, T - 1).reshape({-1, V}),
-                                                     ids.narrow(1, 1, T - 1).reshape({-1}));
+    torch::Tensor loss;
+    if (method == "aaq") {
+      torch::Tensor ft, pt;
+      {
+        torch::NoGradGuard ng;
+        ft = teacher->forward(ids);
+        pt = base->forward(ids);
+      }
+      loss = apc_loss(logits, ft, pt, ApcOptions{}).loss;
+    } else {
+      loss = torch::nn::functional::cross_entropy(logits.narrow(1, 0, T - 1).reshape({-1, V}),
+                                                  ids.narrow(1, 1, T - 1).reshape({-1}));
+    }
     sync(dev);
     double t2 = now();
     loss.backward();
@@ -337,9 +431,9 @@ int bench_spinquant(const std::map<std::string, std::string>& a) {
     t_rot.push_back(t1 - t0), t_fwd.push_back(t2 - t1), t_bwd.push_back(t3 - t2), t_opt.push_back(t4 - t3);
     t_step.push_back(t4 - t1);
   }
-  std::printf("| rotations | quantizers | step s | rotations alone s | forward s | backward s | optimiser s | tokens/s | peak GiB | 100 steps min |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
-  std::printf("| %s | %s | %.2f | %.2f | %.2f | %.2f | %.3f | %.0f | %.1f | %.1f |\n", rot.c_str(), quant ? "A4KV4" : "off",
+  std::printf("| method | rotations | quantizers | step s | rotations alone s | forward s | backward s | optimiser s | tokens/s | peak GiB | 100 steps min |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.3f | %.0f | %.1f | %.1f |\n", method.c_str(), rot.c_str(), quant ? "A4KV4" : "off",
               median(t_step), median(t_rot), median(t_fwd), median(t_bwd), median(t_opt), double(B * T) / median(t_step),
               peak_gib(dev), median(t_step) * 100 / 60);
   return 0;
@@ -358,6 +452,7 @@ int main(int argc, char** argv) {
   if (what == "pipeline") return bench_pipeline(args);
   if (what == "generate") return bench_generate(args);
   if (what == "spinquant") return bench_spinquant(args);
+  if (what == "transitions") return bench_transitions(args);
   std::cerr << "unknown benchmark " << what << "\n";
   return 2;
 }
