@@ -288,18 +288,21 @@ std::vector<std::pair<std::string, Linear*>> Model::all_linears() {
   return out;
 }
 
+std::vector<std::pair<std::string, std::vector<OnlineOp>*>> Layer::op_lists() {
+  std::vector<std::pair<std::string, std::vector<OnlineOp>*>> out;
+  for (const auto& s : layer_linears()) out.emplace_back(std::string(s.name) + ".in", &(this->*s.member).input_ops);
+  out.emplace_back("q_rope", &q_rope_ops);
+  out.emplace_back("k_rope", &k_rope_ops);
+  out.emplace_back("v", &v_ops);
+  out.emplace_back("attn_skip", &attn_skip_ops);
+  out.emplace_back("mlp_skip", &mlp_skip_ops);
+  return out;
+}
+
 std::vector<OpSite> Model::op_sites() {
   std::vector<OpSite> out = {{"embed.out", &embed_out_ops}};
-  for (size_t i = 0; i < layers.size(); ++i) {
-    Layer& l = layers[i];
-    const std::string p = "layers." + std::to_string(i) + ".";
-    for (const auto& s : layer_linears()) out.push_back({p + s.name + ".in", &(l.*s.member).input_ops});
-    out.push_back({p + "q_rope", &l.q_rope_ops});
-    out.push_back({p + "k_rope", &l.k_rope_ops});
-    out.push_back({p + "v", &l.v_ops});
-    out.push_back({p + "attn_skip", &l.attn_skip_ops});
-    out.push_back({p + "mlp_skip", &l.mlp_skip_ops});
-  }
+  for (size_t i = 0; i < layers.size(); ++i)
+    for (auto& [suffix, ops] : layers[i].op_lists()) out.push_back({"layers." + std::to_string(i) + "." + suffix, ops});
   out.push_back({"lm_head.in", &lm_head.input_ops});
   return out;
 }
@@ -331,17 +334,15 @@ std::vector<torch::Tensor> Model::layer_trainable_tensors(size_t i) const {
       if (seen.is_same(t)) return;
     out.push_back(t);
   };
-  Model& self = const_cast<Model&>(*this);   // op_sites only hands out the lists; nothing is changed
-  const Layer& l = layers.at(i);
-  for (const auto& s : layer_linears()) {
+  // op_lists only hands out the lists; nothing is changed. Only this layer's
+  // lists: this runs in every recomputed layer of every training step.
+  Layer& l = const_cast<Layer&>(layers.at(i));
+  for (const auto& s : layer_linears())
     for (const auto& op : (l.*s.member).weight_ops)
       for (const auto& t : op.tensors) add(t);
-  }
-  const std::string prefix = "layers." + std::to_string(i) + ".";
-  for (auto& site : self.op_sites())
-    if (site.name.compare(0, prefix.size(), prefix) == 0)
-      for (const auto& op : *site.ops)
-        for (const auto& [name, t] : op.tensors) add(t);
+  for (auto& [suffix, ops] : l.op_lists())
+    for (const auto& op : *ops)
+      for (const auto& [name, t] : op.tensors) add(t);
   return out;
 }
 

@@ -100,6 +100,9 @@ struct Layer {
   // (mlp's) output is added, i.e. h = attn_skip_ops(h) + o(attn). A change of
   // the residual basis between sub-blocks that cannot be fused lives here.
   std::vector<OnlineOp> attn_skip_ops, mlp_skip_ops;
+  // The layer's own op lists under their site suffix ("q.in", "q_rope", ...):
+  // what Model::op_sites names and the per-layer recomputation searches.
+  std::vector<std::pair<std::string, std::vector<OnlineOp>*>> op_lists();
   void to(torch::Device device, torch::ScalarType dtype);
 };
 

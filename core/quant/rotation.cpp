@@ -116,6 +116,15 @@ void attach_value_rotation(Model& model, const std::vector<torch::Tensor>& per_l
   }
 }
 
+OnlineOp dense_transition(const torch::Tensor& from, const torch::Tensor& to, const std::string& tag) {
+  OnlineOp op = transient_op("transition", [from, to](const torch::Tensor& x) {
+    return x.matmul(from.t().matmul(to).to(x.scalar_type()));
+  });
+  op.tag = tag;
+  op.tensors = {{"from", from}, {"to", to}};
+  return op;
+}
+
 LowRankTransition approximate_transition(const torch::Tensor& T, int64_t rank) {
   auto t = T.detach().to(torch::kFloat64);
   const int64_t d = t.size(0), r = std::max<int64_t>(0, std::min(rank, d));

@@ -47,6 +47,12 @@ void attach_residual_rotation(Model& model, const ResidualBases& bases, const st
 // per layer, applied to v_proj's output and undone at o_proj's input.
 void attach_value_rotation(Model& model, const std::vector<torch::Tensor>& per_layer, const std::string& tag);
 
+// The skip path's exact change of basis x <- x (from^T to), computed from the
+// live bases on every call (differentiable in them; they are listed in the
+// op's tensors so that per-layer recomputation routes their gradients).
+// Transient: a learning-time op, never saved.
+OnlineOp dense_transition(const torch::Tensor& from, const torch::Tensor& to, const std::string& tag);
+
 // ReSpinQuant's subspace approximation of an orthogonal transition T [d, d]:
 // U_r the top-r left singular vectors of T - I, R the orthogonal polar factor
 // of U_r^T T U_r, and T_hat = I + U_r (R - I) U_r^T, itself orthogonal; applied

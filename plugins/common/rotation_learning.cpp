@@ -89,18 +89,6 @@ struct Rotations {
   }
 };
 
-// While training, each transition is exact and dense, computed from the live
-// bases (their tensors listed, so that per-layer recomputation routes their
-// gradients); transient: never saved.
-OnlineOp dense_transition(const torch::Tensor& from, const torch::Tensor& to) {
-  OnlineOp op = transient_op("transition", [from, to](const torch::Tensor& x) {
-    return x.matmul(from.t().matmul(to).to(x.scalar_type()));
-  });
-  op.tag = "learn";
-  op.tensors = {{"from", from}, {"to", to}};
-  return op;
-}
-
 // Trains the rotations in place through the fake-quantized model.
 TrainResult train_rotations(Workspace& ws, const Params& p, const RotationLearning& how, const LearningQuantizers& q,
                             const TransformCache& cache, Rotations& rot) {
@@ -114,9 +102,9 @@ TrainResult train_rotations(Workspace& ws, const Params& p, const RotationLearni
   attach_value_rotation(model, rot.values, "learn");
   if (rot.layerwise())
     for (size_t i = 0; i < model.layers.size(); ++i) {
-      model.layers[i].attn_skip_ops.push_back(dense_transition(rot.attn_in[i], rot.mlp_in[i]));
+      model.layers[i].attn_skip_ops.push_back(dense_transition(rot.attn_in[i], rot.mlp_in[i], "learn"));
       model.layers[i].mlp_skip_ops.push_back(
-          dense_transition(rot.mlp_in[i], i + 1 < model.layers.size() ? rot.attn_in[i + 1] : rot.head));
+          dense_transition(rot.mlp_in[i], i + 1 < model.layers.size() ? rot.attn_in[i + 1] : rot.head, "learn"));
     }
   attach_learning_quantizers(model, q);
   for (auto& [name, lin] : model.all_linears()) lin->transform_dtype = rot.head.scalar_type();

@@ -356,15 +356,8 @@ int bench_spinquant(const std::map<std::string, std::string>& a) {
     for (int64_t i = 0; i < cfg.num_layers; ++i) params.push_back(b.attn_in[i]), params.push_back(b.mlp_in[i]);
     attach_residual_rotation(m, b, "learn");
     for (int64_t i = 0; i < cfg.num_layers; ++i) {
-      auto transition = [](const torch::Tensor& from, const torch::Tensor& to) {
-        OnlineOp op = transient_op("transition", [from, to](const torch::Tensor& x) {
-          return x.matmul(from.t().matmul(to).to(x.scalar_type()));
-        });
-        op.tensors = {{"from", from}, {"to", to}};
-        return op;
-      };
-      m.layers[i].attn_skip_ops.push_back(transition(b.attn_in[i], b.mlp_in[i]));
-      m.layers[i].mlp_skip_ops.push_back(transition(b.mlp_in[i], i + 1 < cfg.num_layers ? b.attn_in[i + 1] : b.head));
+      m.layers[i].attn_skip_ops.push_back(dense_transition(b.attn_in[i], b.mlp_in[i], "learn"));
+      m.layers[i].mlp_skip_ops.push_back(dense_transition(b.mlp_in[i], i + 1 < cfg.num_layers ? b.attn_in[i + 1] : b.head, "learn"));
     }
   } else {
     attach_residual_rotation(m, shared_basis(r1, m.layers.size()), "learn");
