@@ -300,10 +300,19 @@ std::vector<std::pair<std::string, std::vector<OnlineOp>*>> Layer::op_lists() {
 }
 
 std::vector<OpSite> Model::op_sites() {
-  std::vector<OpSite> out = {{"embed.out", &embed_out_ops}};
-  for (size_t i = 0; i < layers.size(); ++i)
-    for (auto& [suffix, ops] : layers[i].op_lists()) out.push_back({"layers." + std::to_string(i) + "." + suffix, ops});
-  out.push_back({"lm_head.in", &lm_head.input_ops});
+  const int64_t hidden = config.hidden_size;
+  std::vector<OpSite> out = {{"embed.out", &embed_out_ops, hidden}};
+  for (size_t i = 0; i < layers.size(); ++i) {
+    Layer& l = layers[i];
+    for (auto& [suffix, ops] : l.op_lists()) {
+      int64_t width = hidden;
+      for (const auto& s : layer_linears())
+        if (suffix == std::string(s.name) + ".in") width = (l.*s.member).weight.size(1);
+      if (suffix == "q_rope" || suffix == "k_rope" || suffix == "v") width = config.head_dim;
+      out.push_back({"layers." + std::to_string(i) + "." + suffix, ops, width});
+    }
+  }
+  out.push_back({"lm_head.in", &lm_head.input_ops, hidden});
   return out;
 }
 

@@ -121,6 +121,7 @@ const std::vector<LinearSlot>& layer_linears();
 struct OpSite {
   std::string name;
   std::vector<OnlineOp>* ops;
+  int64_t width;      // the last dimension of what its ops see (hidden, a linear's input, head_dim)
 };
 
 // Keys and values of earlier positions, per layer. k[i], v[i] are buffers

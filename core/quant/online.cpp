@@ -1,5 +1,7 @@
 #include "core/quant/online.h"
 
+#include <sstream>
+
 #include "core/error.h"
 #include "core/quant/hadamard.h"
 
@@ -103,6 +105,40 @@ OnlineOp make_online_op(const std::string& kind, const nlohmann::json& args,
     throw UsageError("online op '" + kind + "': " + e.what());
   }
   return op;
+}
+
+void check_online_op(const OnlineOp& op, int64_t width, double tol) {
+  auto shape_error = [&](const std::string& name, const torch::Tensor& t, const std::string& want) {
+    std::ostringstream s;
+    s << op.kind << " tensor '" << name << "' has shape " << t.sizes() << ", expected " << want << " for activations of width "
+      << width;
+    return UsageError(s.str());
+  };
+  // Largest entry of |A^T A - I|: how far A's columns are from orthonormal.
+  auto off_orthogonal = [](const torch::Tensor& a) {
+    auto a64 = a.to(torch::kFloat64);
+    return (a64.t().matmul(a64) - torch::eye(a.size(1), a64.options())).abs().max().item<double>();
+  };
+  if (op.kind == "matmul") {
+    const auto& m = op.tensors.at("M");
+    if (m.dim() != 2 || m.size(0) != width || m.size(1) != width)
+      throw shape_error("M", m, "[" + std::to_string(width) + ", " + std::to_string(width) + "]");
+  } else if (op.kind == "lowrank_residual") {
+    const auto &u = op.tensors.at("U"), &d = op.tensors.at("D");
+    if (u.dim() != 2 || u.size(0) != width || u.size(1) > width)
+      throw shape_error("U", u, "[" + std::to_string(width) + ", r] with r <= " + std::to_string(width));
+    const int64_t r = u.size(1);
+    if (d.dim() != 2 || d.size(0) != r || d.size(1) != r)
+      throw shape_error("D", d, "[" + std::to_string(r) + ", " + std::to_string(r) + "]");
+    if (r == 0) return;
+    double eu = off_orthogonal(u), ed = off_orthogonal(d + torch::eye(r, d.options()));
+    if (eu > tol || ed > tol) {
+      std::ostringstream s;
+      s << "lowrank_residual transition is not orthogonal (" << (eu > tol ? "U^T U - I" : "(I + D)^T (I + D) - I")
+        << " reaches " << std::max(eu, ed) << ", tolerance " << tol << ")";
+      throw UsageError(s.str());
+    }
+  }
 }
 
 void attach_online_hadamards(Model& model, const OnlineSpec& spec, const std::string& tag) {

@@ -42,6 +42,13 @@ OnlineOp make_online_op(const std::string& kind, const nlohmann::json& args,
                         const std::map<std::string, torch::Tensor>& tensors, torch::Device device,
                         torch::ScalarType dtype, const std::string& tag);
 
+// Whether a rebuilt op's payload fits its site (activations of `width` in the
+// last dimension) and, where its kind promises it, is what it says: a
+// lowrank_residual transition must be orthogonal (U's columns orthonormal,
+// I + D orthogonal, to `tol` in the largest entry), as every saved change of
+// the residual basis is. Throws UsageError naming the tensor and the problem.
+void check_online_op(const OnlineOp& op, int64_t width, double tol = 1e-4);
+
 // Tags of the ops attached here: quantizers carry kQuantTag, so a learned
 // method can train with them and take them off (Model::detach).
 inline constexpr const char* kQuantTag = "quant";

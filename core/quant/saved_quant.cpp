@@ -80,8 +80,8 @@ bool attach_saved_quantization(Model& model, const std::string& dir) {
     std::map<std::string, torch::Tensor> stored;
     std::string tensor_path = dir + "/" + kOnlineTensorsFile;
     if (std::filesystem::exists(tensor_path)) stored = load_tensors(tensor_path).tensors;
-    std::map<std::string, std::vector<OnlineOp>*> sites;
-    for (const OpSite& s : model.op_sites()) sites[s.name] = s.ops;
+    std::map<std::string, OpSite> sites;
+    for (const OpSite& s : model.op_sites()) sites.emplace(s.name, s);
     for (const auto& r : j.at("ops")) {
       const std::string site = r.at("site").get<std::string>();
       auto it = sites.find(site);
@@ -93,10 +93,12 @@ bool attach_saved_quantization(Model& model, const std::string& dir) {
         tensors[key] = t->second.to(model.device);
       }
       try {
-        it->second->push_back(make_online_op(r.at("kind").get<std::string>(), r.at("args"), tensors, model.device,
-                                             model.dtype, r.at("tag").get<std::string>()));
+        OnlineOp op = make_online_op(r.at("kind").get<std::string>(), r.at("args"), tensors, model.device, model.dtype,
+                                     r.at("tag").get<std::string>());
+        check_online_op(op, it->second.width);
+        it->second.ops->push_back(std::move(op));
       } catch (const UsageError& e) {
-        throw UsageError(path + ": " + e.what());
+        throw UsageError(path + ": site '" + site + "': " + e.what());
       }
     }
   } catch (const nlohmann::json::exception& e) {

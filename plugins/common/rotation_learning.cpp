@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <numeric>
 
 #include "core/engine/workspace.h"
@@ -186,6 +187,19 @@ void learn_rotations(Workspace& ws, RunOutput& out, const Params& p, const Rotat
     // approximation's error relative to it; means in the metrics, each in the arrays.
     std::vector<double> deviation, relative_error;
     auto I = torch::eye(c.hidden_size, torch::TensorOptions().dtype(torch::kFloat64).device(model.device));
+    // What the rank-r approximation alone costs: the full-precision
+    // (quantizers off) loss on the calibration windows with the exact
+    // transitions, then with the approximated ones.
+    const torch::Tensor windows = calibration_windows(ws, p);
+    auto fp_loss = [&] {
+      return held_loss(windows, p.get_int("batch"), [&](const torch::Tensor& ids) { return next_token_loss(model, ids); });
+    };
+    for (size_t i = 0; i < L; ++i) {
+      model.layers[i].attn_skip_ops.push_back(dense_transition(rot.attn_in[i], rot.mlp_in[i], "exact"));
+      model.layers[i].mlp_skip_ops.push_back(dense_transition(rot.mlp_in[i], i + 1 < L ? rot.attn_in[i + 1] : rot.head, "exact"));
+    }
+    const double exact_loss = fp_loss();
+    model.detach("exact");
     double e = 0;
     for (size_t i = 0; i < L; ++i)
       for (bool attn : {true, false}) {
@@ -203,6 +217,10 @@ void learn_rotations(Workspace& ws, RunOutput& out, const Params& p, const Rotat
     // x + ((x U) D) U^T: 2 d r + r^2 multiply-adds per transition, two per layer.
     const double r = double(std::min<int64_t>(how.layerwise_rank, c.hidden_size));
     out.metrics[name + ".online_macs_per_token"] = double(2 * L) * (2.0 * double(c.hidden_size) * r + r * r);
+    const double approx_loss = fp_loss();
+    out.metrics[name + ".fp_loss_exact"] = exact_loss;
+    out.metrics[name + ".fp_loss_rank"] = approx_loss;
+    out.metrics[name + ".fp_ppl_change"] = std::exp(approx_loss - exact_loss) - 1.0;
   }
 
   record_training(out, name, result, cache);

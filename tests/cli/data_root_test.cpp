@@ -34,7 +34,7 @@ TEST(DataRootCli, SafetyEvalRunsWithItsShippedRelativeDataRoot) {
   expect_all_complete(dir + "/s.h5", 3);   // FP, RTN, QuaRot-RTN
 }
 
-// experiments/quickstart.yaml with its text read through a relative data_root
+// experiments/stories260k.yaml with its text read through a relative data_root
 // (two of its pipelines, on the real stories260K).
 TEST(DataRootCli, QuickstartRunsWithARelativeDataRoot) {
   QLAB_REQUIRE_SHARED_DATA();
@@ -43,7 +43,7 @@ TEST(DataRootCli, QuickstartRunsWithARelativeDataRoot) {
   auto convert = test::run_qlab({"convert", "--from", "llama2c", data + "/stories260K.bin", "--tokenizer",
                                  data + "/tok512.model", "--out", model});
   ASSERT_EQ(convert.exit_code, 0) << convert.err;
-  auto r = test::run_qlab({"run", "experiments/quickstart.yaml", "-q", "model.path=" + model, "output=" + dir + "/q.h5",
+  auto r = test::run_qlab({"run", "experiments/stories260k.yaml", "-q", "model.path=" + model, "output=" + dir + "/q.h5",
                            "data_root=experiments", "datasets.stories.text.path=data/stories_eval.txt",
                            "sweep.grid.method=[[], [{rtn: {w_bits: 4, a_bits: 4, kv_bits: 4}}]]"},
                           test::source_dir());

@@ -95,6 +95,48 @@ TEST(QuantizeCli, LearnedRotationsReloadAndScoreAsInMemory) {
   EXPECT_NE(description.find("\"site\": \"layers.0.down.in\""), std::string::npos) << description;
 }
 
+TEST(QuantizeCli, LayerwiseRotationsReloadWithTheirTransitions) {
+  // ReSpinQuant's per-layer bases are baked; what cannot be baked, the skip
+  // path's rank-r transitions, is saved as lowrank_residual records at the
+  // residual hooks. Every loader path (score: Model::load; a study: the
+  // workspace; --offload: layer by layer) rebuilds them.
+  const std::string model = test::fixtures() + "/golden/llama2";
+  const std::string dir = test::temp_dir("quantize_layerwise"), out = dir + "/q", text = dir + "/calib.txt";
+  std::string calib;
+  for (int i = 0; i < 40; ++i) calib += std::string(kText) + " " + std::to_string(i) + "\n";
+  test::write_file(text, calib);
+  auto r = test::run_qlab({"quantize", model, "--method", "respinquant,rtn", "--calibration", text, "--set",
+                           "respinquant.nsamples=8", "--set", "respinquant.seqlen=32", "--set", "respinquant.batch=2",
+                           "--set", "respinquant.steps=5", "--set", "respinquant.rank=8", "--set", "rtn.a_bits=4",
+                           "--set", "rtn.kv_bits=4", "--out", out},
+                          dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string description = test::read_file(out + "/qlab_quant.json");
+  EXPECT_NE(description.find("\"site\": \"layers.1.mlp_skip\""), std::string::npos) << description;
+  EXPECT_NE(description.find("\"lowrank_residual\""), std::string::npos) << description;
+  const double expected = in_memory_logprob(
+      model, dir,
+      "  - respinquant: {dataset: calibration, nsamples: 8, seqlen: 32, batch: 2, steps: 5, rank: 8}\n"
+      "  - rtn: {a_bits: 4, kv_bits: 4}\n",
+      "datasets:\n  calibration: {text: {path: " + text + "}}\n");
+  EXPECT_NEAR(scored(out), expected, 1e-4 * std::abs(expected));
+  // Through a study's workspace, on the offloaded path too.
+  StudyRules no_evaluators;
+  no_evaluators.needs_evaluators = false;
+  for (const char* offload : {"false", "true"}) {
+    Study s = load_study_text(std::string("model: {path: ") + out + ", offload: " + offload + "}\noutput: " + dir +
+                                  "/reload.h5\nmethod: []\n",
+                              "test", {}, no_evaluators);
+    Workspace ws(s.runs.at(0));
+    torch::NoGradGuard no_grad;
+    const double got = token_logprobs(ws.model(), Tokenizer::load(out)->encode(kText)).sum().item<double>();
+    EXPECT_NEAR(got, expected, 1e-4 * std::abs(expected)) << "offload " << offload;
+  }
+  // Without the saved transitions the baked weights compute something else.
+  std::filesystem::remove(out + "/qlab_quant.json");
+  EXPECT_GT(std::abs(scored(out) - expected), 1e-3);
+}
+
 TEST(QuantizeCli, BadArgumentsAreUsageErrors) {
   const std::string model = test::fixtures() + "/golden/llama2";
   const std::string out = test::temp_dir("quantize") + "/q";

@@ -106,6 +106,11 @@ TEST(ReSpinQuant, LearnsAndARankAblationSharesOneTraining) {
   EXPECT_GT(by_rank.at(8).output.metrics.at("respinquant.transition_relative_error"), 1e-3);
   EXPECT_EQ(by_rank.at(8).output.metrics.at("respinquant.online_macs_per_token"), 2 * 5 * (2 * 64 * 8 + 64));
   EXPECT_GT(full.at("respinquant.transition_deviation"), 1e-3) << "the bases moved apart";
+  // With quantizers off, full rank computes what the exact transitions do;
+  // rank 0 drops the change of basis on the skip path, which costs loss.
+  EXPECT_NEAR(full.at("respinquant.fp_ppl_change"), 0.0, 1e-5);
+  EXPECT_GT(by_rank.at(0).output.metrics.at("respinquant.fp_ppl_change"), 1e-4);
+  EXPECT_DOUBLE_EQ(by_rank.at(0).output.metrics.at("respinquant.fp_loss_exact"), full.at("respinquant.fp_loss_exact"));
   EXPECT_LT(by_rank.at(64).output.metrics.at("perplexity.ppl"), by_rank.at(0).output.metrics.at("perplexity.ppl"));
   std::cout << "stories260K W4A4KV4 ReSpinQuant-RTN ppl by rank: 64 " << by_rank.at(64).output.metrics.at("perplexity.ppl")
             << ", 8 " << by_rank.at(8).output.metrics.at("perplexity.ppl") << ", 0 "

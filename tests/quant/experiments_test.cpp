@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "core/study.h"
@@ -155,6 +156,22 @@ TEST(StudyFiles, ReSpinQuantTablesExpandAsDocumented) {
   std::set<int64_t> seen;
   for (const RunSpec& r : ranks.runs) seen.insert(r.methods.at(0).params.get_int("rank"));
   EXPECT_EQ(seen, (std::set<int64_t>{0, 8, 32, 4096}));
+
+  // The stories260K comparison: SpinQuant and ReSpinQuant on one budget, three
+  // seeds each, every learned run 100 steps of 4 x 64 tokens.
+  Study stories = load_study(test::source_dir() + "/experiments/respinquant_stories.yaml", {args.at(0)});
+  ASSERT_EQ(stories.runs.size(), 18u);
+  std::map<std::string, std::set<uint64_t>> seeds;
+  for (const RunSpec& r : stories.runs) {
+    const Step& learned = r.methods.at(0);
+    const bool layerwise = learned.plugin == "respinquant";
+    seeds[r.axes.at("method") + (layerwise ? " r=" + std::to_string(learned.params.get_int("rank")) : "")].insert(r.seed);
+    if (learned.plugin == "quarot") continue;
+    EXPECT_EQ(learned.params.get_int("steps"), 100);
+    EXPECT_EQ(learned.params.get_int("batch") * learned.params.get_int("seqlen"), 4 * 64);
+  }
+  EXPECT_EQ(seeds.size(), 6u);
+  for (const auto& [method, s] : seeds) EXPECT_EQ(s, (std::set<uint64_t>{0, 1, 2})) << method;
 }
 
 }  // namespace

@@ -28,8 +28,9 @@ torch::Tensor probe(const Model& m) {
 // A model with one op of every saved kind, some with tensor payloads.
 void attach_every_kind(Model& m) {
   const int64_t d = m.config.hidden_size;
+  // A transition of rank 3 as ReSpinQuant saves one: U orthonormal, I + D orthogonal.
   auto U = random_orthogonal(d, 5).narrow(1, 0, 3).to(torch::kFloat32).contiguous();
-  auto D = 0.1 * torch::randn({3, 3});
+  auto D = (random_orthogonal(3, 7) - torch::eye(3, torch::kFloat64)).to(torch::kFloat32);
   m.layers[0].attn_skip_ops.push_back(make_online_op("lowrank_residual", {}, {{"U", U}, {"D", D}}, m.device, m.dtype, "t"));
   m.layers[1].mlp_skip_ops.push_back(
       make_online_op("matmul", {}, {{"M", random_orthogonal(d, 6).to(torch::kFloat32)}}, m.device, m.dtype, "t"));
@@ -90,10 +91,38 @@ TEST(SavedOps, BrokenRecordsAreRefusedNamingTheFile) {
   expect_refused(replaced("\"lowrank_residual\"", "\"spline\""), "unknown online op kind 'spline'");
   expect_refused(replaced("\"layers.0.attn_skip\"", "\"layers.9.attn_skip\""), "layers.9.attn_skip");
   expect_refused(replaced("layers.0.attn_skip.0.U", "nowhere"), "nowhere");
+  // A transition moved to a site of another width (down's input is the
+  // intermediate size, not the hidden one) no longer fits it.
+  expect_refused(replaced("\"layers.0.attn_skip\"", "\"layers.0.down.in\""),
+                 "site 'layers.0.down.in': lowrank_residual tensor 'U' has shape [64, 3], expected [160, r]");
   test::write_file(description, text);
   test::write_file(dir + "/" + kOnlineTensorsFile, "truncated");
   Model fresh = Model::load(dir, torch::kCPU, torch::kFloat32);
   EXPECT_THROW(attach_saved_quantization(fresh, dir), UsageError);
+}
+
+TEST(SavedOps, ANonOrthogonalTransitionIsRefusedOnLoad) {
+  // A saved change of the residual basis that is not orthogonal (a corrupted
+  // or hand-edited file) would silently change the model's function.
+  const std::string dir = test::temp_dir("saved_ops_nonorth");
+  Model m = golden("llama2");
+  const int64_t d = m.config.hidden_size;
+  auto U = random_orthogonal(d, 5).narrow(1, 0, 3).to(torch::kFloat32).contiguous();
+  auto D = (random_orthogonal(3, 7) - torch::eye(3, torch::kFloat64)).to(torch::kFloat32);
+  D[0][0] += 0.05;
+  m.layers[1].attn_skip_ops.push_back(make_online_op("lowrank_residual", {}, {{"U", U}, {"D", D}}, m.device, m.dtype, "t"));
+  save_checkpoint(dir, m.config, m.checkpoint_tensors());
+  save_quantization(dir, m, OnlineSpec{}, nlohmann::json::array());
+  Model fresh = Model::load(dir, torch::kCPU, torch::kFloat32);
+  try {
+    attach_saved_quantization(fresh, dir);
+    ADD_FAILURE() << "a non-orthogonal transition was accepted";
+  } catch (const UsageError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(dir + "/" + kQuantDescriptionFile + ": site 'layers.1.attn_skip': lowrank_residual transition is not orthogonal"),
+              std::string::npos) << what;
+    EXPECT_NE(what.find("(I + D)^T (I + D) - I"), std::string::npos) << what;
+  }
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The default study, experiments/quickstart.yaml, end to end through the
+// The second example study, experiments/stories260k.yaml, end to end through the
 // binary on the real stories260K model: convert, run the four pipelines,
 // read the results file back.
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@
 namespace qlab {
 namespace {
 
-TEST(Quickstart, FourPipelinesRunOnStories260K) {
+TEST(Stories260kStudy, FourPipelinesRunOnStories260K) {
   QLAB_REQUIRE_SHARED_DATA();
   const std::string dir = test::temp_dir("quickstart"), model = dir + "/stories260K-hf";
   const std::string data = test::shared_data() + "/stories260K";
@@ -20,7 +20,7 @@ TEST(Quickstart, FourPipelinesRunOnStories260K) {
                                  data + "/tok512.model", "--out", model});
   ASSERT_EQ(convert.exit_code, 0) << convert.err;
   // The study's data path is relative to the checkout, as when the README runs it.
-  auto run = test::run_qlab({"run", test::source_dir() + "/experiments/quickstart.yaml", "model.path=" + model,
+  auto run = test::run_qlab({"run", test::source_dir() + "/experiments/stories260k.yaml", "model.path=" + model,
                              "output=" + dir + "/q.h5"},
                             test::source_dir());
   ASSERT_EQ(run.exit_code, 0) << run.err;
