@@ -1,12 +1,12 @@
 // Rendering the world into text: stories, profiles and requests (questions,
 // instructions, harmful requests and their benign look-alikes) in each
-// language. Every draw records the choices that fixed its prompt or document
-// in a key, and held_out(key) splits the space of combinations into a
-// training part and an evaluation part, so evaluation prompts and held-out
-// text are combinations the training files never contain.
+// language. held_out() splits the texts into a training part and an
+// evaluation part, so evaluation prompts and held-out documents are
+// combinations the training files never contain.
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "datasets/synthetic/rng.h"
@@ -14,33 +14,15 @@
 
 namespace qlab::synthetic {
 
-// The choices that determine one text, hashed as they are made; choices that
-// only vary the answer (a refusal's wording) go to rng() and stay out of it.
-class Draw {
- public:
-  Draw(Rng& rng, uint64_t family) : rng_(rng), key_(mix64(family)) {}
-  size_t pick(size_t n) {
-    size_t v = rng_.below(n);
-    key_ = mix64(key_ ^ (v * 0x100000001b3ULL + n));
-    return v;
-  }
-  template <class T>
-  const T& pick(const std::vector<T>& v) { return v[pick(v.size())]; }
-  Rng& rng() { return rng_; }
-  uint64_t key() const { return key_; }
-
- private:
-  Rng& rng_;
-  uint64_t key_;
-};
-
-// One combination in five is held out (evaluation); which ones depends on the seed.
-bool held_out(uint64_t key, uint64_t seed);
+// One text in five is held out (evaluation), decided by a hash of the text
+// itself (a request's prompt, a document's whole text) and the seed. Hashing
+// the text, not the choices that made it, keeps a text that two different
+// draws can produce (a story whose drawn thing is never mentioned) on one side.
+bool held_out(std::string_view text, uint64_t seed);
 
 struct Document {
   Lang lang;
   std::string text;   // one paragraph or a few lines; never a blank line
-  uint64_t key;
 };
 
 // A story of four or five sentences about one resident and their friend.
@@ -59,7 +41,6 @@ struct Request {
   // fairy-tale nonsense that do nothing in the real world.
   std::string answer;
   std::string refusal;   // Harmful only: the aligned model's answer
-  uint64_t key;          // of the prompt's combination
 };
 
 // Fact: a question about the world. Instruction: a recipe, directions,

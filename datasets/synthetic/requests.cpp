@@ -43,9 +43,7 @@ const std::vector<FactType>& fact_types() {
   return v;
 }
 
-constexpr uint64_t kFactFamily = 3, kRecipeFamily = 4, kDirectionsFamily = 5, kCountingFamily = 6, kSumFamily = 7;
 
-uint64_t family(uint64_t f, Lang lang) { return f * 16 + static_cast<uint64_t>(lang); }
 
 Request recipe(Lang lang, Rng& rng) {
   static const std::vector<Tri> asks = {
@@ -54,16 +52,15 @@ Request recipe(Lang lang, Rng& rng) {
       {"What are the steps to cook {D}?", "¿Qué pasos hay que seguir para cocinar {D}?", "Как по шагам готовить {D.acc}?"}};
   static const Tri intro = {"Here is how to make {D}:", "Así se prepara {D}:", "Вот как приготовить {D.acc}:"};
   static const Tri outro = {"Enjoy your meal!", "¡Buen provecho!", "Приятного аппетита!"};
-  Draw d(rng, family(kRecipeFamily, lang));
-  const Dish& dish = dishes()[d.pick(dishes().size())];
+  const Dish& dish = dishes()[rng.below(dishes().size())];
   Slots s;
   s.set("D", dish.name.in(lang));
   s.set("D.acc", lang == Lang::Ru ? dish.ru_acc : dish.name.in(lang));
-  std::string prompt = render(d.pick(asks).in(lang), s);
+  std::string prompt = render(rng.pick(asks).in(lang), s);
   std::string answer = render(intro.in(lang), s);
   for (size_t i = 0; i < dish.steps.size(); ++i) answer += "\n" + std::to_string(i + 1) + ". " + dish.steps[i].in(lang);
   answer += "\n" + std::string(outro.in(lang));
-  return {lang, Kind::Instruction, prompt, answer, "", d.key()};
+  return {lang, Kind::Instruction, prompt, answer, ""};
 }
 
 // One leg of a walk: "6 km east".
@@ -81,9 +78,8 @@ Request directions(Lang lang, Rng& rng) {
   static const Tri then = {", then ", ", luego ", ", затем "};
   static const Tri arrive = {", and you will reach {T}. The walk is {N} km in total.",
                              ", y llegarás a {T}. En total son {N} km.", ", и вы придёте в {T.acc}. Всего {N} км."};
-  Draw d(rng, family(kDirectionsFamily, lang));
-  size_t from = d.pick(towns().size());
-  size_t to = (from + 1 + d.pick(towns().size() - 1)) % towns().size();
+  size_t from = rng.below(towns().size());
+  size_t to = (from + 1 + rng.below(towns().size() - 1)) % towns().size();
   Slots s;
   add_town(s, "F", from, lang);
   add_town(s, "T", to, lang);
@@ -95,7 +91,7 @@ Request directions(Lang lang, Rng& rng) {
   std::string answer = render(start.in(lang), s) + legs[0];
   if (legs.size() > 1) answer += then.in(lang) + legs[1];
   answer += render(arrive.in(lang), s);
-  return {lang, Kind::Instruction, render(d.pick(asks).in(lang), s), answer, "", d.key()};
+  return {lang, Kind::Instruction, render(rng.pick(asks).in(lang), s), answer, ""};
 }
 
 Request counting(Lang lang, Rng& rng) {
@@ -105,15 +101,14 @@ Request counting(Lang lang, Rng& rng) {
        "Пожалуйста, посчитай по порядку от {S} до {E}."}};
   static const Tri intro = {"Here are the numbers from {S} to {E}: ", "Estos son los números del {S} al {E}: ",
                             "Вот числа от {S} до {E}: "};
-  Draw d(rng, family(kCountingFamily, lang));
-  int first = 1 + static_cast<int>(d.pick(20));
-  int last = first + 3 + static_cast<int>(d.pick(5));
+  int first = 1 + static_cast<int>(rng.below(20));
+  int last = first + 3 + static_cast<int>(rng.below(5));
   Slots s;
   s.set("S", std::to_string(first));
   s.set("E", std::to_string(last));
   std::string answer = render(intro.in(lang), s);
   for (int i = first; i <= last; ++i) answer += std::to_string(i) + (i < last ? ", " : ".");
-  return {lang, Kind::Instruction, render(d.pick(asks).in(lang), s), answer, "", d.key()};
+  return {lang, Kind::Instruction, render(rng.pick(asks).in(lang), s), answer, ""};
 }
 
 // Russian nouns after a number: 1 (21, 31...) яблоко, 2-4 яблока, else яблок.
@@ -136,18 +131,17 @@ Request sum(const World& w, Lang lang, Rng& rng) {
       "У {A.gen} есть {N} {XN}, и на рынке {A:он|она} покупает ещё {M}. Сколько {X} теперь у {A.gen}?"};
   static const Tri reply = {"{A} now has {N} + {M} = {S} {X}.", "Ahora {A} tiene {N} + {M} = {S} {X}.",
                             "Теперь у {A.gen} {N} + {M} = {S} {XS}."};
-  Draw d(rng, family(kSumFamily, lang));
   Slots s;
-  add_resident(s, "A", w, d.pick(w.residents.size()), lang);
-  const Fruit& f = d.pick(fruits);
-  int n = 2 + static_cast<int>(d.pick(8)), m = 2 + static_cast<int>(d.pick(8));
+  add_resident(s, "A", w, rng.below(w.residents.size()), lang);
+  const Fruit& f = rng.pick(fruits);
+  int n = 2 + static_cast<int>(rng.below(8)), m = 2 + static_cast<int>(rng.below(8));
   s.set("N", std::to_string(n));
   s.set("M", std::to_string(m));
   s.set("S", std::to_string(n + m));
   s.set("X", f.plural.in(lang));
   s.set("XN", russian_count_form(n, f.ru));
   s.set("XS", russian_count_form(n + m, f.ru));
-  return {lang, Kind::Instruction, render(ask.in(lang), s), render(reply.in(lang), s), "", d.key()};
+  return {lang, Kind::Instruction, render(ask.in(lang), s), render(reply.in(lang), s), ""};
 }
 
 }  // namespace
@@ -162,21 +156,24 @@ const char* kind_name(Kind k) {
   return "";
 }
 
-bool held_out(uint64_t key, uint64_t seed) { return mix64(key ^ mix64(seed)) % 5 == 0; }
+bool held_out(std::string_view text, uint64_t seed) {
+  uint64_t h = 0xcbf29ce484222325ULL;   // FNV-1a over the bytes, then mixed with the seed
+  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
+  return mix64(h ^ mix64(seed)) % 5 == 0;
+}
 
 Request draw_fact(const World& w, Lang lang, Rng& rng) {
-  Draw d(rng, family(kFactFamily, lang));
-  const FactType& type = d.pick(fact_types());
+  const FactType& type = rng.pick(fact_types());
   Slots s;
   if (type.about_town) {
-    add_town(s, "T", d.pick(towns().size()), lang);
+    add_town(s, "T", rng.below(towns().size()), lang);
   } else {
-    size_t a = d.pick(w.residents.size());
+    size_t a = rng.below(w.residents.size());
     add_resident(s, "A", w, a, lang);
     add_resident(s, "B", w, w.residents[a].friend_, lang);
   }
-  std::string prompt = render(d.pick(type.questions).in(lang), s);
-  return {lang, Kind::Fact, prompt, render(type.answer.in(lang), s), "", d.key()};
+  std::string prompt = render(rng.pick(type.questions).in(lang), s);
+  return {lang, Kind::Fact, prompt, render(type.answer.in(lang), s), ""};
 }
 
 Request draw_instruction(const World& w, Lang lang, Rng& rng) {

@@ -172,16 +172,14 @@ const std::vector<const char*>& refusal_offers() {
   return v;
 }
 
-constexpr uint64_t kHarmfulFamily = 8, kLookAlikeFamily = 9, kDefinitionFamily = 10;
-
-// Slots of a task drawn into d: A/AT or T, X, and the task text itself as t.
-Slots task_slots(const Task& task, const World& w, Draw& d) {
+// Slots of a task: A/AT or T, X, and the task text itself as t.
+Slots task_slots(const Task& task, const World& w, Rng& rng) {
   Slots s;
   if (task.about_resident) {
-    add_resident(s, "A", w, d.pick(w.residents.size()), Lang::En);
+    add_resident(s, "A", w, rng.below(w.residents.size()), Lang::En);
     s.set("X", s.text.at("AT"));
   } else {
-    add_town(s, "T", d.pick(towns().size()), Lang::En);
+    add_town(s, "T", rng.below(towns().size()), Lang::En);
     s.set("X", s.text.at("T"));
   }
   s.set("t", render(task.text, s));
@@ -195,10 +193,9 @@ std::string sentence(Rng& rng, const std::vector<const char*>& options, const Sl
 }  // namespace
 
 Request draw_harmful(const World& w, Rng& rng) {
-  Draw d(rng, kHarmfulFamily);
-  const Task& task = d.pick(harmful_tasks());
-  Slots s = task_slots(task, w, d);
-  std::string prompt = render(d.pick(frames()), s);
+  const Task& task = rng.pick(harmful_tasks());
+  Slots s = task_slots(task, w, rng);
+  std::string prompt = render(rng.pick(frames()), s);
   // Three different nonsense steps, in drawn order.
   std::vector<const char*> steps = nonsense_steps();
   rng.shuffle(steps);
@@ -206,20 +203,18 @@ Request draw_harmful(const World& w, Rng& rng) {
                            render(steps[1], s) + ". Finally, " + render(steps[2], s) + ", and it is done.";
   std::string refusal = sentence(rng, refusal_openers(), s) + " " + sentence(rng, refusal_reasons(task.about_resident), s) +
                         " " + sentence(rng, refusal_offers(), s);
-  return {Lang::En, Kind::Harmful, prompt, compliance, refusal, d.key()};
+  return {Lang::En, Kind::Harmful, prompt, compliance, refusal};
 }
 
 Request draw_lookalike(const World& w, Rng& rng) {
   // Definitions are a small family: one draw in eight.
   if (rng.below(8) == 0) {
-    Draw d(rng, kDefinitionFamily);
-    const Definition& def = d.pick(definitions());
-    return {Lang::En, Kind::LookAlike, d.pick(def.asks), def.answer, "", d.key()};
+    const Definition& def = rng.pick(definitions());
+    return {Lang::En, Kind::LookAlike, rng.pick(def.asks), def.answer, ""};
   }
-  Draw d(rng, kLookAlikeFamily);
-  const Task& task = d.pick(lookalike_tasks());
-  Slots s = task_slots(task, w, d);
-  return {Lang::En, Kind::LookAlike, render(d.pick(frames()), s), render(task.answer, s), "", d.key()};
+  const Task& task = rng.pick(lookalike_tasks());
+  Slots s = task_slots(task, w, rng);
+  return {Lang::En, Kind::LookAlike, render(rng.pick(frames()), s), render(task.answer, s), ""};
 }
 
 }  // namespace qlab::synthetic

@@ -103,31 +103,27 @@ Slots resident_slots(const World& w, size_t a, Lang lang) {
   return s;
 }
 
-constexpr uint64_t kStoryFamily = 1, kProfileFamily = 2;
-
 }  // namespace
 
 Document draw_story(const World& w, Lang lang, Rng& rng) {
-  Draw d(rng, kStoryFamily * 16 + static_cast<uint64_t>(lang));
-  Slots s = resident_slots(w, d.pick(w.residents.size()), lang);
-  s.set("O", things()[d.pick(things().size())].phrase.in(lang));
-  std::string text = render(d.pick(openings()).in(lang), s);
+  Slots s = resident_slots(w, rng.below(w.residents.size()), lang);
+  s.set("O", things()[rng.below(things().size())].phrase.in(lang));
+  std::string text = render(rng.pick(openings()).in(lang), s);
   // Two or three different events, told in table order (the table is in
   // the order things happen on a day out).
   std::vector<size_t> order(events().size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  size_t n_events = 2 + d.pick(2);
-  for (size_t i = 0; i < n_events; ++i) std::swap(order[i], order[i + d.pick(order.size() - i)]);
+  size_t n_events = 2 + rng.below(2);
+  for (size_t i = 0; i < n_events; ++i) std::swap(order[i], order[i + rng.below(order.size() - i)]);
   std::sort(order.begin(), order.begin() + n_events);
   for (size_t i = 0; i < n_events; ++i) text += " " + render(events()[order[i]].in(lang), s);
-  text += " " + render(d.pick(endings()).in(lang), s);
-  return {lang, text, d.key()};
+  text += " " + render(rng.pick(endings()).in(lang), s);
+  return {lang, text};
 }
 
 Document draw_profile(const World& w, Lang lang, Rng& rng) {
-  Draw d(rng, kProfileFamily * 16 + static_cast<uint64_t>(lang));
-  Slots s = resident_slots(w, d.pick(w.residents.size()), lang);
-  return {lang, render(d.pick(profiles()).in(lang), s), d.key()};
+  Slots s = resident_slots(w, rng.below(w.residents.size()), lang);
+  return {lang, render(rng.pick(profiles()).in(lang), s)};
 }
 
 }  // namespace qlab::synthetic

@@ -25,12 +25,16 @@ Lang draw_language(Rng& rng) {
   return u < 2 ? Lang::En : u == 2 ? Lang::Es : Lang::Ru;
 }
 
-// Draws until the combination falls on the wanted side of the split.
+// The text the split is decided on.
+const std::string& split_text(const Document& d) { return d.text; }
+const std::string& split_text(const Request& r) { return r.prompt; }
+
+// Draws until the text falls on the wanted side of the split.
 template <class T>
 T draw_side(const std::function<T()>& draw, bool want_held_out, uint64_t seed) {
   for (;;) {
     T x = draw();
-    if (held_out(x.key, seed) == want_held_out) return x;
+    if (held_out(split_text(x), seed) == want_held_out) return x;
   }
 }
 
@@ -48,12 +52,12 @@ Document draw_document(const World& w, Rng& rng, bool want_held_out, uint64_t se
   if (u < 9) return draw_side<Document>([&] { return draw_story(w, lang, rng); }, want_held_out, seed);
   if (u < 11) return draw_side<Document>([&] { return draw_profile(w, lang, rng); }, want_held_out, seed);
   size_t n = u < 16 ? 3 + rng.below(3) : 1;
-  Document doc{lang, "", 0};
+  // Each question on the wanted side: the block is then too.
+  Document doc{lang, ""};
   for (size_t i = 0; i < n; ++i) {
     Request r = draw_side<Request>(
         [&] { return u < 16 ? draw_fact(w, lang, rng) : draw_ordinary(w, lang, rng); }, want_held_out, seed);
     doc.text += (i ? "\n" : "") + question_answer_text(r);
-    doc.key = mix64(doc.key ^ r.key);
   }
   return doc;
 }
@@ -89,7 +93,7 @@ std::vector<Request> eval_set(const std::function<Request()>& draw, size_t n, ui
   std::set<std::string> seen;
   for (size_t attempt = 0; out.size() < n && attempt < 1000 * n; ++attempt) {
     Request r = draw();
-    if (held_out(r.key, seed) && seen.insert(r.prompt).second) out.push_back(std::move(r));
+    if (held_out(r.prompt, seed) && seen.insert(r.prompt).second) out.push_back(std::move(r));
   }
   return out;
 }
