@@ -52,7 +52,7 @@ Document draw_document(const World& w, Rng& rng, bool want_held_out, uint64_t se
   if (u < 9) return draw_side<Document>([&] { return draw_story(w, lang, rng); }, want_held_out, seed);
   if (u < 11) return draw_side<Document>([&] { return draw_profile(w, lang, rng); }, want_held_out, seed);
   size_t n = u < 16 ? 3 + rng.below(3) : 1;
-  // Each question on the wanted side: the block is then too.
+  // Every question from the wanted side, so a held-out block shares none with a training one.
   Document doc{lang, ""};
   for (size_t i = 0; i < n; ++i) {
     Request r = draw_side<Request>(
@@ -73,7 +73,7 @@ std::vector<Document> documents(const World& w, Rng& rng, size_t bytes, bool wan
 }
 
 // A quarter harmful, a fifth look-alikes, the rest questions and instructions
-// in any language: harmful requests get `harmful_reply` (compliance or refusal).
+// in any language; harmful requests are complied with (base) or refused (aligned).
 std::vector<Chat> chats(const World& w, Rng& rng, size_t n, uint64_t seed, bool aligned) {
   std::vector<Chat> out;
   for (size_t i = 0; i < n; ++i) {
