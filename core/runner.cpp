@@ -219,7 +219,7 @@ RunnerSummary run_study(const Study& study, const RunFunction& run, const Runner
   }
   summary.interrupted = interrupt_requested();
   summary.exit_code = summary.interrupted ? kExitInterrupted : summary.failed > 0 ? kExitRunsFailed : kExitOk;
-  spdlog::info("{}: {}/{} runs complete ({} now, {} skipped, {} by others), {} failed, {} not run, {} -> {}",
+  spdlog::info("{}: {}/{} runs complete ({} now, {} skipped), {} by other runners, {} failed, {} not run, {} -> {}",
                summary.interrupted ? "interrupted" : "finished", complete, mine.size(), summary.completed,
                summary.skipped, summary.elsewhere, summary.failed, mine.size() - complete - summary.failed,
                format_duration(seconds_since(study_start)), output);
