@@ -27,6 +27,10 @@ void Eta::finished_one(double seconds) {
   done_seconds_ += seconds;
 }
 
+void Eta::dropped_one() {
+  if (remaining_ > 0) --remaining_;
+}
+
 std::optional<double> Eta::seconds_left() const {
   if (done_ == 0) return std::nullopt;
   return done_seconds_ / done_ * remaining_;

@@ -21,6 +21,7 @@ class Eta {
  public:
   explicit Eta(size_t to_execute) : remaining_(to_execute) {}
   void finished_one(double seconds);           // a run (complete or failed) ended
+  void dropped_one();                          // a run left the list unexecuted (another process did it)
   std::optional<double> seconds_left() const;
   size_t remaining() const { return remaining_; }
 

@@ -7,12 +7,16 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
+#include <map>
+#include <optional>
+#include <thread>
 
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/run_env.h"
+#include "core/run_lock.h"
 #include "core/store.h"
+#include "core/study_results.h"
 
 namespace qlab {
 namespace {
@@ -66,36 +70,40 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 bool interrupt_requested() { return g_signal != 0; }
 
-std::pair<size_t, size_t> parse_shard(const std::string& text) {
-  size_t i = 0, n = 0;
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%zu/%zu%n", &i, &n, &consumed) != 2 || consumed != static_cast<int>(text.size()) ||
-      text[0] == '-' || n == 0 || i >= n)
-    throw UsageError("--shard: expected i/n with 0 <= i < n, got '" + text + "'");
-  return {i, n};
-}
-
-std::string shard_output(const std::string& output, size_t index, size_t count) {
-  if (count <= 1) return output;
-  std::filesystem::path p(output);
-  std::string name = p.stem().string() + ".shard" + std::to_string(index) + "of" + std::to_string(count) +
-                     p.extension().string();
-  return (p.parent_path() / name).string();
+std::string runner_output(const Study& study, const RunnerOptions& options) {
+  return worker_output(shard_output(study.output, options.shard_index, options.shard_count), options.worker);
 }
 
 RunnerSummary run_study(const Study& study, const RunFunction& run, const RunnerOptions& options,
                         std::ostream& listing) {
-  std::string output = shard_output(study.output, options.shard_index, options.shard_count);
+  std::string output = runner_output(study, options);
   Store store(output, /*writable=*/!options.dry_run);
+  std::string locks = lock_folder(study.output);
 
   // Runs of this shard, by their position in the expanded list.
   std::vector<size_t> mine;
   for (size_t i = 0; i < study.runs.size(); ++i)
-    if (i % options.shard_count == options.shard_index) mine.push_back(i);
+    if (shard_of(study.runs[i].hash, options.shard_count) == options.shard_index) mine.push_back(i);
 
+  // What the study's files held when this launch started: the runs to do are
+  // judged against it, and a run whose record changed since was decided by
+  // another process during this launch.
+  const std::map<std::string, StudyRun> at_start = study_results(study.output);
+  auto status_in = [](const std::map<std::string, StudyRun>& results, const std::string& hash) {
+    auto it = results.find(hash);
+    return it == results.end() ? std::string() : it->second.summary.status;
+  };
   auto wanted = [&](const RunSpec& r) {
-    std::string s = store.status(r.hash);
+    std::string s = status_in(at_start, r.hash);
     return !(s == "complete" || (s == "failed" && !options.rerun_failed));
+  };
+  auto decided_since_start = [&](const std::string& hash) {
+    auto now = study_results(study.output);
+    auto a = at_start.find(hash);
+    auto b = now.find(hash);
+    if (b == now.end()) return false;
+    return a == at_start.end() || a->second.summary.end_time != b->second.summary.end_time ||
+           a->second.file != b->second.file;
   };
 
   RunnerSummary summary;
@@ -105,7 +113,8 @@ RunnerSummary run_study(const Study& study, const RunFunction& run, const Runner
     listing << "index  hash              status    axes\n";
     for (size_t i : mine) {
       const RunSpec& r = study.runs[i];
-      std::string s = store.status(r.hash);
+      std::string s = status_in(at_start, r.hash);
+      if (s.empty() && !lock_holder(locks, r.hash).empty()) s = "running";
       complete += s == "complete";
       char head[64];
       std::snprintf(head, sizeof head, "%-6zu %-17s %-9s ", i, r.hash.c_str(), s.empty() ? "new" : s.c_str());
@@ -116,73 +125,103 @@ RunnerSummary run_study(const Study& study, const RunFunction& run, const Runner
     return summary;
   }
 
-  size_t to_execute = 0;
-  for (size_t i : mine) to_execute += wanted(study.runs[i]);
-  spdlog::info("study {}: {} runs ({} to run) -> {}", study.name, mine.size(), to_execute, output);
-
-  StopSignals signals;
-  Eta eta(to_execute);
-  auto study_start = std::chrono::steady_clock::now();
-  for (size_t k = 0; k < mine.size() && !interrupt_requested(); ++k) {
+  std::vector<size_t> pending;   // positions in `mine`
+  for (size_t k = 0; k < mine.size(); ++k) {
     const RunSpec& spec = study.runs[mine[k]];
-    if (!wanted(spec)) {
-      spdlog::info("skip {} ({})", spec.hash, store.status(spec.hash));
-      ++summary.skipped;
-      continue;
-    }
-    spdlog::info("{}", progress_line(k + 1, mine.size(), spec.hash, format_axes(spec.axes),
-                                     seconds_since(study_start), eta.seconds_left()));
-    RunRecord rec;
-    rec.hash = spec.hash;
-    rec.study = study.name;
-    rec.config = spec.config_yaml;
-    rec.inputs = inputs_json(spec.inputs);
-    rec.axes = spec.axes;
-    rec.index = static_cast<int64_t>(mine[k]);
-    rec.seed = spec.seed;
-    rec.qlab_version = qlab_version();
-    rec.git_commit = git_commit();
-    rec.host = host_name();
-    rec.torch_version = options.torch_version;
-    rec.start_time = now_iso8601_utc();
-    auto run_start = std::chrono::steady_clock::now();
-    try {
-      if (options.device) rec.device = options.device(spec);
-      rec.output = run(spec);
-      check_output_names(rec.output);
-      rec.status = "complete";
-    } catch (const std::exception& e) {
-      rec.status = "failed";
-      rec.error = one_line(e.what());
-    } catch (...) {
-      rec.status = "failed";
-      rec.error = "unknown exception";
-    }
-    double seconds = seconds_since(run_start);
-    rec.end_time = now_iso8601_utc();
-    if (rec.status == "failed" && interrupt_requested()) {
-      spdlog::warn("run {}/{} {} interrupted, not recorded", k + 1, mine.size(), spec.hash);
-      break;
-    }
-    rec.output.timing["total"] = seconds;
-    eta.finished_one(seconds);
-    store.commit(rec);
-    if (rec.status == "complete") {
-      ++summary.completed;
-      spdlog::info("done {} in {}", spec.hash, format_duration(seconds));
+    if (wanted(spec)) {
+      pending.push_back(k);
     } else {
-      spdlog::error("run {}/{} {} failed: {}", k + 1, mine.size(), spec.hash, rec.error);
+      spdlog::info("skip {} ({})", spec.hash, status_in(at_start, spec.hash));
+      ++summary.skipped;
     }
   }
+  spdlog::info("study {}: {} runs ({} to run) -> {}", study.name, mine.size(), pending.size(), output);
 
-  for (size_t i : mine) summary.failed += store.status(study.runs[i].hash) == "failed";
+  StopSignals signals;
+  Eta eta(pending.size());
+  auto study_start = std::chrono::steady_clock::now();
+  // Each pass tries every pending run once; runs another process holds stay
+  // pending for the next pass, until they are decided or their lock is free.
+  while (!pending.empty() && !interrupt_requested()) {
+    std::vector<size_t> held_elsewhere;
+    for (size_t k : pending) {
+      if (interrupt_requested()) break;
+      const RunSpec& spec = study.runs[mine[k]];
+      const size_t position = k + 1;   // in this shard's list, for the progress line
+      std::optional<RunLock> lock = RunLock::try_take(locks, spec.hash);
+      if (!lock) {
+        held_elsewhere.push_back(k);
+        continue;
+      }
+      if (decided_since_start(spec.hash)) {
+        spdlog::info("skip {} (done by another process meanwhile)", spec.hash);
+        ++summary.elsewhere;
+        eta.dropped_one();
+        continue;
+      }
+      spdlog::info("{}", progress_line(position, mine.size(), spec.hash, format_axes(spec.axes),
+                                       seconds_since(study_start), eta.seconds_left()));
+      RunRecord rec;
+      rec.hash = spec.hash;
+      rec.study = study.name;
+      rec.config = spec.config_yaml;
+      rec.inputs = inputs_json(spec.inputs);
+      rec.axes = spec.axes;
+      rec.index = static_cast<int64_t>(mine[k]);
+      rec.seed = spec.seed;
+      rec.qlab_version = qlab_version();
+      rec.git_commit = git_commit();
+      rec.host = host_name();
+      rec.torch_version = options.torch_version;
+      rec.start_time = now_iso8601_utc();
+      auto run_start = std::chrono::steady_clock::now();
+      try {
+        if (options.device) rec.device = options.device(spec);
+        rec.output = run(spec);
+        check_output_names(rec.output);
+        rec.status = "complete";
+      } catch (const std::exception& e) {
+        rec.status = "failed";
+        rec.error = one_line(e.what());
+      } catch (...) {
+        rec.status = "failed";
+        rec.error = "unknown exception";
+      }
+      double seconds = seconds_since(run_start);
+      rec.end_time = now_iso8601_utc();
+      if (rec.status == "failed" && interrupt_requested()) {
+        spdlog::warn("run {}/{} {} interrupted, not recorded", position, mine.size(), spec.hash);
+        break;
+      }
+      rec.output.timing["total"] = seconds;
+      eta.finished_one(seconds);
+      store.commit(rec);
+      if (rec.status == "complete") {
+        ++summary.completed;
+        spdlog::info("done {} in {}", spec.hash, format_duration(seconds));
+      } else {
+        spdlog::error("run {}/{} {} failed: {}", position, mine.size(), spec.hash, rec.error);
+      }
+    }
+    if (!held_elsewhere.empty() && !interrupt_requested()) {
+      spdlog::debug("{} runs held by other processes; retrying in {} s", held_elsewhere.size(), options.lock_poll_seconds);
+      std::this_thread::sleep_for(std::chrono::duration<double>(options.lock_poll_seconds));
+    }
+    pending = std::move(held_elsewhere);
+  }
+
+  auto at_end = study_results(study.output);
   size_t complete = 0;
-  for (size_t i : mine) complete += store.status(study.runs[i].hash) == "complete";
+  for (size_t i : mine) {
+    std::string s = status_in(at_end, study.runs[i].hash);
+    summary.failed += s == "failed";
+    complete += s == "complete";
+  }
   summary.interrupted = interrupt_requested();
   summary.exit_code = summary.interrupted ? kExitInterrupted : summary.failed > 0 ? kExitRunsFailed : kExitOk;
-  spdlog::info("{}: {}/{} runs complete ({} now, {} skipped), {} failed, {} not run, {} -> {}",
+  spdlog::info("{}: {}/{} runs complete ({} now, {} skipped), {} by other runners, {} failed, {} not run, {} -> {}",
                summary.interrupted ? "interrupted" : "finished", complete, mine.size(), summary.completed,
-               summary.skipped, summary.failed, mine.size() - complete - summary.failed,
+               summary.skipped, summary.elsewhere, summary.failed, mine.size() - complete - summary.failed,
                format_duration(seconds_since(study_start)), output);
   return summary;
 }

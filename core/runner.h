@@ -1,6 +1,15 @@
-// The runner: executes a study's runs one after another, skipping those the
-// store already holds complete, and commits each outcome (complete, or failed
-// with its one-line error) to the store before starting the next.
+// The runner: executes a study's runs one after another, skipping those any
+// results file of the study already holds complete (core/shards.h), and
+// commits each outcome (complete, or failed with its one-line error) to its
+// own results file before starting the next.
+//
+// Several runners may work on one study at once (workers, shards, Slurm
+// tasks, a second `qlab run`): each takes a run's lock (core/run_lock.h)
+// before running it, rechecks the study's files under the lock, and skips a
+// run another process holds, coming back to it once its own list is done: a
+// holder that dies (SIGKILL included) frees the lock, and the run is taken
+// over. Runs decided (committed) by another process during this launch are
+// not redone, even failed ones.
 //
 // Ctrl-C (SIGINT) or SIGTERM asks it to stop: the current run is finished and
 // recorded if it completes, or dropped unrecorded if it throws after the
@@ -12,9 +21,9 @@
 #include <functional>
 #include <ostream>
 #include <string>
-#include <utility>
 
 #include "core/run_output.h"
+#include "core/shards.h"
 #include "core/study.h"
 
 namespace qlab {
@@ -23,7 +32,9 @@ constexpr int kExitInterrupted = 130;   // 128 + SIGINT, what shells report
 
 struct RunnerOptions {
   bool dry_run = false;              // list the runs and their status, run nothing
-  size_t shard_index = 0, shard_count = 1;   // runs with index % count == index
+  size_t shard_index = 0, shard_count = 1;   // runs with shard_of(hash, count) == index
+  int worker = -1;                   // >= 0: a worker of a --workers/--gpus launch, writing worker_output(...)
+  double lock_poll_seconds = 1.0;    // how often runs locked by others are retried
   bool rerun_failed = true;          // false: failed runs are skipped like complete ones
   std::string torch_version;         // recorded with each run (core is torch-free)
   std::function<std::string(const RunSpec&)> device;   // recorded device; unset -> ""
@@ -32,6 +43,7 @@ struct RunnerOptions {
 struct RunnerSummary {
   size_t selected = 0;    // runs of this shard
   size_t skipped = 0;     // not executed: already complete (or failed, rerun_failed off)
+  size_t elsewhere = 0;   // decided by another process during this launch
   size_t completed = 0;   // executed now and complete
   size_t failed = 0;      // failed runs of this shard in the store at the end
   bool interrupted = false;
@@ -40,15 +52,11 @@ struct RunnerSummary {
 
 using RunFunction = std::function<RunOutput(const RunSpec&)>;
 
-// "i/n" with 0 <= i < n; throws UsageError "--shard: ..." otherwise.
-std::pair<size_t, size_t> parse_shard(const std::string& text);
-
-// Results file of shard i of n: "<stem>.shard<i>of<n>.h5" beside `output`;
-// `output` itself when n == 1.
-std::string shard_output(const std::string& output, size_t index, size_t count);
+// The file this runner commits to: worker_output(shard_output(study.output, ...), worker).
+std::string runner_output(const Study& study, const RunnerOptions& options);
 
 // Runs (or, dry_run, lists on `listing`) the study's runs of the selected shard,
-// committing to shard_output(study.output, ...). Logs through spdlog.
+// committing to runner_output(study, options). Logs through spdlog.
 RunnerSummary run_study(const Study& study, const RunFunction& run, const RunnerOptions& options,
                         std::ostream& listing);
 

@@ -291,12 +291,7 @@ void check_output_names(const RunOutput& out) {
 }
 
 Store::Store(std::string path, bool writable) : path_(std::move(path)) {
-  std::error_code ec;
-  if (fs::exists(path_, ec)) {
-    with_results_file(path_, [&](const H5::Group& runs) {
-      for (const auto& hash : children(runs)) status_[hash] = read_string_attr(runs.openGroup(hash), "status");
-    });
-  }
+  for (const auto& run : read_summaries(path_)) status_[run.hash] = run.status;
   if (!writable) return;
   try {
     fs::path dir = folder_of(path_);
@@ -355,6 +350,24 @@ void Store::commit(const RunRecord& run) {
     throw UsageError(path_ + ": cannot write results (" + e.what() + ")");
   }
   status_[run.hash] = run.status;
+}
+
+std::vector<RunSummary> read_summaries(const std::string& path) {
+  std::vector<RunSummary> runs;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return runs;
+  with_results_file(path, [&](const H5::Group& g) {
+    for (const auto& hash : children(g)) {
+      H5::Group run = g.openGroup(hash);
+      RunSummary s{hash, read_string_attr(run, "status"), read_string_attr(run, "error"), read_string_attr(run, "end_time")};
+      if (run.nameExists("timing")) {
+        H5::Group timing = run.openGroup("timing");
+        if (timing.nameExists("total")) timing.openDataSet("total").read(&s.seconds, H5::PredType::NATIVE_DOUBLE);
+      }
+      runs.push_back(std::move(s));
+    }
+  });
+  return runs;
 }
 
 std::vector<RunRecord> read_runs(const std::string& path) {

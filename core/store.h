@@ -66,6 +66,17 @@ class Store {
   std::map<std::string, std::string> status_;
 };
 
+// What `qlab status` and the runner's skip check need of a run, read without
+// its metrics and arrays.
+struct RunSummary {
+  std::string hash, status, error, end_time;
+  double seconds = 0;   // timing "total": the run's compute time
+};
+
+// The summaries of FILE's runs, in hash order; none when FILE does not exist.
+// Throws UsageError as Store does.
+std::vector<RunSummary> read_summaries(const std::string& path);
+
 // Every run in FILE, in hash order. Throws UsageError as Store does, and
 // "FILE: no such file" when it is missing.
 std::vector<RunRecord> read_runs(const std::string& path);

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what qlab needs on Debian 12, by package name. Idempotent: does
 # nothing (not even `apt-get update`) when everything is already installed.
+# Then starts the local single-node Slurm the `slurm` tests submit to
+# (tools/slurm_local.sh, which installs its own packages); when that fails
+# the build goes on and those tests skip with a message.
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
@@ -15,8 +18,14 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
 if ((${#missing[@]})); then
-  sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [[ -z $sudo ]] || sudo -n true 2>/dev/null; then
+  $sudo "$(dirname "$0")/slurm_local.sh" ||
+    echo "*** install_deps.sh: the local Slurm did not start; the slurm tests will skip ***" >&2
+else
+  echo "*** install_deps.sh: not root and no sudo: no local Slurm; the slurm tests will skip ***" >&2
 fi

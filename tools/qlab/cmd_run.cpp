@@ -1,11 +1,17 @@
-// `qlab run STUDY [key=value ...]`: expands the study and runs what the results
-// file does not hold complete yet, logging to stderr and to <output>.log.
+// `qlab run STUDY [key=value ...]`: expands the study and runs what its results
+// files do not hold complete yet, logging to stderr and to <output>.log; with
+// --workers N or --gpus, in N worker processes (core/workers.h).
 #include <torch/version.h>
 
 #include <spdlog/spdlog.h>
 
 #include <boost/program_options.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <iostream>
+#include <map>
 #include <tuple>
 
 #include "core/engine/execute.h"
@@ -16,6 +22,7 @@
 #include "core/runner.h"
 #include "core/store.h"
 #include "core/study.h"
+#include "core/workers.h"
 #include "tools/qlab/command.h"
 
 namespace po = boost::program_options;
@@ -25,9 +32,14 @@ namespace {
 
 const char* const kHelpTail = R"(
 STUDY is a YAML study file; key=value pairs override it (dotted paths, YAML
-values, e.g. method.1.gptq.w_bits=3). Runs already complete in the results
-file are skipped; failed ones are run again. Plugins are also loaded from
-QLAB_PLUGIN_PATH (colon-separated .so files or folders).
+values, e.g. method.1.gptq.w_bits=3). Runs already complete in any results
+file of the study (its output, shard and worker files) are skipped; failed
+ones are run again. Runs are assigned to shards by their hash, so a shard
+keeps its runs when the YAML is reordered or runs are added. Each run is
+locked while it runs (<output>.locks/), so several launches, shards or workers
+on one study never run the same run twice; a killed one's run is taken over.
+--workers N and --gpus write one file per worker, <stem>.w<i>.h5. Plugins are
+also loaded from QLAB_PLUGIN_PATH (colon-separated .so files or folders).
 
 Exit codes: 0 all runs complete, 1 some runs failed, 2 usage error,
 130 interrupted (Ctrl-C: stop after the current run; twice: at once).
@@ -35,12 +47,15 @@ Exit codes: 0 all runs complete, 1 some runs failed, 2 usage error,
 
 int run_main(const std::vector<std::string>& args) {
   std::vector<std::string> positional_args, plugins;
-  std::string shard = "0/1", log_file;
+  std::string shard = "0/1", log_file, gpus;
+  int workers = 0, worker = -1;
   StudyRules rules;
   po::options_description visible("usage: qlab run STUDY [key=value ...] [options]");
   visible.add_options()
       ("help,h", "show this help")
-      ("shard", po::value(&shard), "run only shard i of n (runs with index % n == i), writing <stem>.shard<i>of<n>.h5")
+      ("shard", po::value(&shard), "run only shard i of n (runs whose hash % n == i), writing <stem>.shard<i>of<n>.h5")
+      ("workers", po::value(&workers), "run in N worker processes on this host (CPU), each writing <stem>.w<i>.h5")
+      ("gpus", po::value(&gpus), "one worker per GPU: all, or device indices like 0,1 (CUDA_VISIBLE_DEVICES)")
       ("dry-run", "list the expanded runs and whether each is complete; run nothing")
       ("skip-failed", "do not rerun runs recorded as failed")
       ("plugin", po::value(&plugins)->composing(), "load an external plugin (.so); repeatable")
@@ -49,7 +64,8 @@ int run_main(const std::vector<std::string>& args) {
       ("log", po::value(&log_file), "log file (default: <results file>.log, appended)")
       ("max-runs", po::value(&rules.max_runs)->default_value(rules.max_runs), "refuse a sweep of more runs (0: no bound)");
   po::options_description all;
-  all.add(visible).add_options()("args", po::value(&positional_args));
+  all.add(visible).add_options()("args", po::value(&positional_args))
+      ("worker", po::value(&worker), "internal: this process is worker i of a --workers/--gpus launch");
   po::positional_options_description positional;
   positional.add("args", -1);
   po::variables_map vm;
@@ -68,6 +84,21 @@ int run_main(const std::vector<std::string>& args) {
 
   RunnerOptions options;
   std::tie(options.shard_index, options.shard_count) = parse_shard(shard);
+  options.worker = worker;
+  const bool launcher = worker < 0 && (vm.count("workers") || vm.count("gpus"));
+  if (vm.count("workers") && vm.count("gpus")) throw UsageError("--workers and --gpus exclude each other");
+  if (vm.count("workers") && workers < 1) throw UsageError("--workers: expected a number of workers >= 1, got " + std::to_string(workers));
+  std::vector<std::map<std::string, std::string>> worker_env;
+  if (launcher && vm.count("gpus")) {
+    for (const auto& gpu : parse_gpus(gpus, host_gpu_count())) worker_env.push_back({{"CUDA_VISIBLE_DEVICES", gpu}});
+  } else if (launcher) {
+    worker_env.resize(static_cast<size_t>(workers));
+  }
+  // N workers share the host's cores rather than each taking all of them.
+  if (!worker_env.empty() && !std::getenv("OMP_NUM_THREADS")) {
+    std::string threads = std::to_string(std::max<long>(1, sysconf(_SC_NPROCESSORS_ONLN) / static_cast<long>(worker_env.size())));
+    for (auto& env : worker_env) env["OMP_NUM_THREADS"] = threads;
+  }
   options.dry_run = vm.count("dry-run") > 0;
   options.rerun_failed = vm.count("skip-failed") == 0;
   options.torch_version = TORCH_VERSION;
@@ -75,7 +106,7 @@ int run_main(const std::vector<std::string>& args) {
 
   load_plugins(plugins);
   Study study = load_study(positional_args[0], {positional_args.begin() + 1, positional_args.end()}, rules);
-  std::string output = shard_output(study.output, options.shard_index, options.shard_count);
+  std::string output = runner_output(study, options);
 
   Verbosity verbosity = vm.count("verbose") ? Verbosity::Verbose : vm.count("quiet") ? Verbosity::Quiet : Verbosity::Normal;
   if (options.dry_run) {
@@ -86,6 +117,11 @@ int run_main(const std::vector<std::string>& args) {
     check_study_inputs(study);           // missing or too short data: exit 2 before any run
   }
   spdlog::debug("qlab {} (commit {}) on {}, LibTorch {}", qlab_version(), git_commit(), host_name(), TORCH_VERSION);
+  if (launcher && !options.dry_run) {
+    std::vector<std::string> worker_args = {"run"};
+    worker_args.insert(worker_args.end(), args.begin(), args.end());
+    return run_workers(worker_args, worker_env);
+  }
   return run_study(study, execute_run, options, std::cout).exit_code;
 }
 
