@@ -26,6 +26,10 @@ for method in respinquant aaq; do
   $bench spinquant --shape llama2-7b --method $method --batch $b --seqlen 2048 --steps 3 --rotation float64 --quant 1 \
     2>>"$out/bench.err" | tail -1
 done
+# AAQ with its teachers' top-K targets computed once and the teachers freed
+# (--teacher cached) against both teachers resident (above).
+$bench spinquant --shape llama2-7b --method aaq --teacher cached --batch 4 --seqlen 2048 --steps 3 --rotation float64 --quant 1 \
+  2>>"$out/bench.err" | tail -1
 $bench transitions --shape llama3-8b --rank 32 --batch 1,16 2>>"$out/bench.err"
 $bench pipeline --shape llama2-7b --gptq 0 2>>"$out/bench.err"
 $bench forward --shape llama2-7b --batch 1,4 --iters 5 2>>"$out/bench.err"

@@ -26,9 +26,26 @@ struct ApcTerms {
   torch::Tensor loss, pull, push;   // scalars; loss = pull - alpha * push
 };
 
-// logits [..., V] (any float dtype; computed in float32); q carries the grad,
+// What the loss needs of the two teachers, per position: S_top with log p_FT
+// on it, S_diff with log p_PT on it ([N, k] each; N = positions). Small enough
+// to compute once per calibration window and keep instead of the teachers
+// (at 7B: 2 x 500 tokens x 8 bytes per position, against 2 x 32000 logits).
+struct ApcTargets {
+  torch::Tensor pull_index, pull_logp, push_index, push_logp;
+};
+ApcTargets apc_targets(const torch::Tensor& logits_ft, const torch::Tensor& logits_pt, const ApcOptions& options);
+// The loss from targets; apc_loss(q, ft, pt, o) = apc_loss(q, apc_targets(ft, pt, o), o).
+ApcTerms apc_loss(const torch::Tensor& logits_q, const ApcTargets& targets, const ApcOptions& options);
+
+// logits [..., V] (any float dtype; computed in float32, float64 when q is); q carries the grad,
 // ft and pt are constants.
 ApcTerms apc_loss(const torch::Tensor& logits_q, const torch::Tensor& logits_ft, const torch::Tensor& logits_pt,
                   const ApcOptions& options);
+
+// KL(p_teacher || p_Q) per position, mean over positions: over the whole
+// vocabulary (top_k 0), or over the teacher's top_k tokens with both
+// distributions renormalised there (OSTQuant's top-k variant). The
+// pull-only APC loss (alpha 0, renormalised) is the top_k = k_pull case.
+torch::Tensor teacher_kl(const torch::Tensor& logits_q, const torch::Tensor& logits_teacher, int64_t top_k);
 
 }  // namespace qlab

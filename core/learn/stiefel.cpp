@@ -89,8 +89,14 @@ void CayleySGD::load_state(const std::map<std::string, torch::Tensor>& s) {
   }
 }
 
-RiemannianAdam::RiemannianAdam(std::vector<torch::Tensor> params, double lr, AdamOptions options)
-    : StiefelOptimizer(std::move(params), lr), options_(options), m_(params_.size()), v_(params_.size()) {}
+RiemannianAdam::RiemannianAdam(std::vector<torch::Tensor> params, double lr, AdamOptions options,
+                               std::vector<torch::Tensor> euclidean, double euclidean_lr_ratio)
+    : StiefelOptimizer(std::move(params), lr), options_(options), on_manifold_(params_.size()),
+      euclidean_lr_ratio_(euclidean_lr_ratio) {
+  params_.insert(params_.end(), euclidean.begin(), euclidean.end());
+  m_.resize(params_.size());
+  v_.resize(params_.size());
+}
 
 void RiemannianAdam::step() {
   ++steps_;
@@ -98,14 +104,19 @@ void RiemannianAdam::step() {
   for (size_t i = 0; i < params_.size(); ++i) {
     torch::Tensor& p = params_[i];
     if (!p.grad().defined()) continue;
+    const bool manifold = i < on_manifold_;
     auto X = f64(p);
-    auto g = tangent(X, f64(p.grad()));
+    auto g = manifold ? tangent(X, f64(p.grad())) : f64(p.grad());
     if (!m_[i].defined()) m_[i] = torch::zeros_like(X), v_[i] = torch::zeros_like(X);
     m_[i] = options_.beta1 * m_[i] + (1 - options_.beta1) * g;
     v_[i] = options_.beta2 * v_[i] + (1 - options_.beta2) * g * g;
     auto direction = m_[i] / (v_[i].sqrt() + options_.eps);
-    auto Y = qf(X - lr_ * std::sqrt(bc2) / bc1 * direction);
-    m_[i] = tangent(Y, m_[i]);
+    const double lr = manifold ? lr_ : lr_ * euclidean_lr_ratio_;
+    auto Y = X - lr * std::sqrt(bc2) / bc1 * direction;
+    if (manifold) {
+      Y = qf(Y);
+      m_[i] = tangent(Y, m_[i]);
+    }
     write_back(p, Y);
   }
 }

@@ -17,6 +17,8 @@
 //   m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g*g
 //   X <- qf(X - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps))   (QR retraction)
 //   m <- projection of m to the tangent space at the new X
+// Euclidean parameters (OSTQuant's smoothing scales, any shape) may ride
+// along: plain Adam, no projection or retraction, at lr times their ratio.
 //
 // Both compute in float64 whatever the parameter's dtype (the master copy may
 // be float32) and write the result back in place. Gradients are read from
@@ -73,7 +75,8 @@ struct AdamOptions {
 
 class RiemannianAdam : public StiefelOptimizer {
  public:
-  RiemannianAdam(std::vector<torch::Tensor> params, double lr, AdamOptions options = {});
+  RiemannianAdam(std::vector<torch::Tensor> params, double lr, AdamOptions options = {},
+                 std::vector<torch::Tensor> euclidean = {}, double euclidean_lr_ratio = 1.0);
   void step() override;
   std::map<std::string, torch::Tensor> state() const override;
   void load_state(const std::map<std::string, torch::Tensor>& state) override;
@@ -81,6 +84,8 @@ class RiemannianAdam : public StiefelOptimizer {
  private:
   AdamOptions options_;
   int64_t steps_ = 0;
+  size_t on_manifold_;            // params_[0, on_manifold_) are orthogonal; the rest Euclidean
+  double euclidean_lr_ratio_;
   std::vector<torch::Tensor> m_, v_;
 };
 

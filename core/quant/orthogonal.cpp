@@ -22,4 +22,10 @@ torch::Tensor random_signs(int64_t n, uint64_t seed) {
   return torch::randint(2, {n}, gen, torch::kFloat64) * 2.0 - 1.0;
 }
 
+torch::Tensor klt_basis(const torch::Tensor& C) {
+  auto c = C.detach().to(torch::kFloat64);
+  auto eig = at::linalg_eigh(0.5 * (c + c.t()));
+  return std::get<1>(eig).flip({1}).contiguous();   // eigh sorts ascending
+}
+
 }  // namespace qlab

@@ -14,6 +14,11 @@ namespace qlab {
 // entry (without that fix the distribution is not uniform).
 torch::Tensor random_orthogonal(int64_t n, uint64_t seed);
 
+// The Karhunen-Loeve basis of a symmetric positive semi-definite C [n, n]:
+// its eigenvectors as columns (eigenvalues descending), so that Q^T C Q is
+// diagonal. OSTQuant's initialisation: Q times a random Hadamard. Float64.
+torch::Tensor klt_basis(const torch::Tensor& C);
+
 // n independent fair +-1 entries, float64.
 torch::Tensor random_signs(int64_t n, uint64_t seed);
 

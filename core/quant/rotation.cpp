@@ -94,23 +94,41 @@ void attach_residual_rotation(Model& model, const ResidualBases& given, const st
 }
 
 void attach_value_rotation(Model& model, const std::vector<torch::Tensor>& per_layer, const std::string& tag) {
-  const int64_t hd = model.config.head_dim;
+  std::vector<std::vector<torch::Tensor>> grouped;
+  for (const auto& H : per_layer) grouped.push_back({H});
+  attach_value_rotation(model, grouped, tag);
+}
+
+void attach_value_rotation(Model& model, const std::vector<std::vector<torch::Tensor>>& per_layer, const std::string& tag) {
+  const int64_t hd = model.config.head_dim, heads = model.config.num_heads, kv = model.config.num_kv_heads;
   if (per_layer.size() != model.layers.size())
-    throw std::invalid_argument("attach_value_rotation: one matrix per layer");
+    throw std::invalid_argument("attach_value_rotation: one list of matrices per layer");
   OnDevice on{model.device, {}};
   for (size_t i = 0; i < model.layers.size(); ++i) {
-    const torch::Tensor H = on(per_layer[i]);
+    std::vector<torch::Tensor> group;
+    for (const auto& H : per_layer[i]) group.push_back(on(H));
+    const int64_t n = int64_t(group.size());
+    if (n != 1 && n != kv) throw std::invalid_argument("attach_value_rotation: one matrix per layer or per KV head");
+    // [n, hd, hd], stacked on every call so that each matrix keeps its gradient;
+    // n = 1 broadcasts over the heads.
+    auto stacked = [group](const Affine& a, torch::ScalarType dt) {
+      std::vector<torch::Tensor> g;
+      for (const auto& H : group) g.push_back(in(H, a, dt));
+      return torch::stack(g);
+    };
     Layer& l = model.layers[i];
-    // v_proj output per head: v_h H  =>  rows of head block: W_h <- H^T W_h, b_h <- b_h H.
-    l.v.weight_ops.push_back({"rotate_heads_out", tag, {H}, [H, hd](const Affine& a, torch::ScalarType dt) {
-                                auto h = in(H, a, dt);
-                                auto w = torch::matmul(h.t(), a.weight.view({-1, hd, a.weight.size(1)}));
-                                auto bias = a.bias.defined() ? a.bias.view({-1, hd}).matmul(h).reshape({-1}) : a.bias;
+    // v_proj output of KV head g: v_g H_g  =>  its rows: W_g <- H_g^T W_g, b_g <- b_g H_g.
+    l.v.weight_ops.push_back({"rotate_heads_out", tag, group, [stacked, hd](const Affine& a, torch::ScalarType dt) {
+                                auto h = stacked(a, dt);
+                                auto w = torch::matmul(h.transpose(1, 2), a.weight.view({-1, hd, a.weight.size(1)}));
+                                auto bias = a.bias.defined() ? a.bias.view({-1, 1, hd}).matmul(h).reshape({-1}) : a.bias;
                                 return Affine{w.reshape({-1, a.weight.size(1)}), bias};
                               }});
-    // o_proj input per head: (a_h H) W'_h^T = a_h W_h^T  =>  column block: W'_h = W_h H.
-    l.o.weight_ops.push_back({"rotate_heads_in", tag, {H}, [H, hd](const Affine& a, torch::ScalarType dt) {
-                                auto w = torch::matmul(a.weight.view({a.weight.size(0), -1, hd}), in(H, a, dt));
+    // o_proj input of query head j (reading KV head j / (heads / kv)): (a_j H) W'_j^T = a_j W_j^T  =>  W'_j = W_j H.
+    l.o.weight_ops.push_back({"rotate_heads_in", tag, group, [stacked, hd, heads, kv, n](const Affine& a, torch::ScalarType dt) {
+                                auto h = stacked(a, dt);
+                                if (n > 1) h = h.repeat_interleave(heads / kv, 0);
+                                auto w = torch::matmul(a.weight.view({a.weight.size(0), -1, 1, hd}), h);
                                 return Affine{w.reshape({a.weight.size(0), -1}), a.bias};
                               }});
   }

@@ -46,6 +46,10 @@ void attach_residual_rotation(Model& model, const ResidualBases& bases, const st
 // R2: per-head basis of the values, one [head_dim, head_dim] orthogonal matrix
 // per layer, applied to v_proj's output and undone at o_proj's input.
 void attach_value_rotation(Model& model, const std::vector<torch::Tensor>& per_layer, const std::string& tag);
+// The same with one matrix per KV head (OSTQuant): per_layer[i][g] rotates KV
+// head g's values and, at o_proj's input, those of every query head reading it.
+// A list of one matrix is the shared case above.
+void attach_value_rotation(Model& model, const std::vector<std::vector<torch::Tensor>>& per_layer, const std::string& tag);
 
 // The skip path's exact change of basis x <- x (from^T to), computed from the
 // live bases on every call (differentiable in them; they are listed in the

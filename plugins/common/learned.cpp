@@ -41,6 +41,31 @@ void attach_learning_quantizers(Model& model, const LearningQuantizers& q) {
     for (const auto& s : layer_linears()) (l.*s.member).weight_ops.push_back(op);
 }
 
+namespace {
+template <class Op, class Removed>
+void take_quantizers(std::vector<Op>& list, std::vector<Removed>& removed) {
+  size_t taken = 0;
+  for (size_t i = 0; i < list.size();)
+    if (list[i].tag == kQuantTag) {
+      removed.push_back({&list, i + taken++, list[i]});   // its index in the list as it was
+      list.erase(list.begin() + int64_t(i));
+    } else {
+      ++i;
+    }
+}
+}  // namespace
+
+QuantizersOff::QuantizersOff(Model& model) {
+  for (auto& [name, lin] : model.all_linears()) take_quantizers(lin->weight_ops, weight_);
+  for (OpSite& site : model.op_sites()) take_quantizers(*site.ops, online_);
+}
+
+QuantizersOff::~QuantizersOff() {
+  // In order: each op goes back at the index it had with the earlier ones back.
+  for (auto& r : weight_) r.list->insert(r.list->begin() + int64_t(r.index), r.op);
+  for (auto& r : online_) r.list->insert(r.list->begin() + int64_t(r.index), r.op);
+}
+
 TransformCache transform_cache(Workspace& ws, const Params& p, const std::string& method, const LearningQuantizers& q,
                                const std::vector<std::string>& not_learned) {
   const RunSpec& run = ws.run();
@@ -83,10 +108,12 @@ void TransformCache::store(const std::map<std::string, torch::Tensor>& tensors) 
   save_tensors(path, tensors, {{"key", key}});
 }
 
+torch::Tensor batch_windows(int64_t nwindows, int64_t batch, int64_t step) {
+  return (torch::arange(batch, torch::kLong) + step * batch) % nwindows;
+}
+
 torch::Tensor training_batch(const torch::Tensor& windows, int64_t batch, int64_t step) {
-  const int64_t n = windows.size(0);
-  auto idx = (torch::arange(batch, torch::kLong) + step * batch) % n;
-  return windows.index_select(0, idx);
+  return windows.index_select(0, batch_windows(windows.size(0), batch, step));
 }
 
 torch::Tensor next_token_loss(const Model& model, const torch::Tensor& ids) {
@@ -97,11 +124,11 @@ torch::Tensor next_token_loss(const Model& model, const torch::Tensor& ids) {
                                               on.narrow(1, 1, on.size(1) - 1).reshape({-1}));
 }
 
-double held_loss(const torch::Tensor& windows, int64_t batch, const std::function<torch::Tensor(const torch::Tensor&)>& loss) {
+double held_loss(const torch::Tensor& windows, int64_t batch, const std::function<torch::Tensor(int64_t)>& loss) {
   torch::NoGradGuard no_grad;
   const int64_t n = std::min<int64_t>(4, (windows.size(0) + batch - 1) / batch);
   double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += loss(training_batch(windows, batch, i)).item<double>();
+  for (int64_t i = 0; i < n; ++i) sum += loss(i).item<double>();
   return sum / double(n);
 }
 

@@ -34,6 +34,27 @@ void check_followed_by_quantizer(Workspace& ws, const std::string& method);
 // Model::detach(kQuantTag) takes them all off again.
 void attach_learning_quantizers(Model& model, const LearningQuantizers& q);
 
+// Takes every op tagged kQuantTag off the model for its lifetime and puts each
+// back where it was: the same network with quantizers off (the pull target
+// `self` of the learned losses: the transforms preserve the function).
+class QuantizersOff {
+ public:
+  explicit QuantizersOff(Model& model);
+  ~QuantizersOff();
+  QuantizersOff(const QuantizersOff&) = delete;
+  QuantizersOff& operator=(const QuantizersOff&) = delete;
+
+ private:
+  template <class Op>
+  struct Removed {
+    std::vector<Op>* list;
+    size_t index;
+    Op op;
+  };
+  std::vector<Removed<OnlineOp>> online_;
+  std::vector<Removed<WeightOp>> weight_;
+};
+
 // Learned transforms by the hash of everything their learning depended on:
 // the model section (and base_model's), the calibration data set (and data_root), the contents of
 // the checkpoint and calibration files (core/fingerprint.h), the seed, this
@@ -53,13 +74,15 @@ TransformCache transform_cache(Workspace& ws, const Params& p, const std::string
 // Calibration windows for training: [nsamples, seqlen] and the [batch, seqlen]
 // ids of step i (consecutive windows, wrapping around).
 torch::Tensor training_batch(const torch::Tensor& windows, int64_t batch, int64_t step);
+// The indices of those windows.
+torch::Tensor batch_windows(int64_t nwindows, int64_t batch, int64_t step);
 
 // Next-token cross-entropy of ids under model (mean over positions).
 torch::Tensor next_token_loss(const Model& model, const torch::Tensor& ids);
-// Mean of loss(batch) over the first (up to) four batches of the windows,
+// Mean of loss(i) over the first (up to) four batches i of the windows,
 // without grad: TrainOptions::probe for these methods (the same windows
 // before and after training).
-double held_loss(const torch::Tensor& windows, int64_t batch, const std::function<torch::Tensor(const torch::Tensor&)>& loss);
+double held_loss(const torch::Tensor& windows, int64_t batch, const std::function<torch::Tensor(int64_t)>& loss);
 
 // Writes the training into the run: <method>.loss per step (and each term),
 // <method>.loss_first / loss_last / probe_loss_before / probe_loss_after /

@@ -8,23 +8,22 @@
 #include "core/engine/workspace.h"
 #include "core/error.h"
 #include "core/learn/stiefel.h"
-#include "core/quant/hadamard.h"
 #include "core/quant/rotation.h"
 #include "plugins/common/calibration_data.h"
 #include "plugins/common/learned.h"
+#include "plugins/common/learned_transforms.h"
+#include "plugins/common/learning_loss.h"
 
 namespace qlab {
 
 namespace {
 
-// R of order n: a randomised Hadamard (signs before the transform), or the
-// seeded orthogonal fallback where no construction exists.
-torch::Tensor initial_rotation(int64_t n, uint64_t seed) {
-  return random_hadamard_matrix(plan_hadamard(n, /*allow_orthogonal_fallback=*/true, seed), seed);
-}
-
-std::unique_ptr<StiefelOptimizer> make_optimizer(const Params& p, std::vector<torch::Tensor> params) {
-  if (p.get_string("optimizer") == "radam") return std::make_unique<RiemannianAdam>(std::move(params), p.get_float("lr"));
+std::unique_ptr<StiefelOptimizer> make_optimizer(const Params& p, std::vector<torch::Tensor> params,
+                                                 std::vector<torch::Tensor> scales) {
+  if (p.get_string("optimizer") == "radam") {
+    const double ratio = scales.empty() ? 1.0 : p.get_float("scale_lr") / p.get_float("lr");
+    return std::make_unique<RiemannianAdam>(std::move(params), p.get_float("lr"), AdamOptions{}, std::move(scales), ratio);
+  }
   CayleyOptions co;
   co.momentum = p.get_float("momentum");
   co.iterations = static_cast<int>(p.get_int("cayley_iterations"));
@@ -43,81 +42,38 @@ void restore(std::map<std::string, torch::Tensor>& into, const std::map<std::str
   }
 }
 
-// The learned matrices. Shared (SpinQuant, AAQ): one R1 for every residual
-// segment. Layer-wise (ReSpinQuant): A_i entering layer i's attention, B_i
-// entering its MLP, A_L entering lm_head, all from the same Hadamard so that
-// every transition A_i^T B_i, B_i^T A_(i+1) starts as the identity.
-struct Rotations {
-  std::vector<torch::Tensor> attn_in, mlp_in, values;
-  torch::Tensor head;
-
-  Rotations(const ModelConfig& c, uint64_t seed, bool layerwise, torch::TensorOptions opts) {
-    const size_t L = size_t(c.num_layers);
-    torch::Tensor start = initial_rotation(c.hidden_size, seed).to(opts);
-    auto next = [&] { return layerwise ? start.clone() : start; };
-    for (size_t i = 0; i < L; ++i) attn_in.push_back(next()), mlp_in.push_back(next());
-    head = next();
-    for (size_t i = 0; i < L; ++i) values.push_back(random_hadamard_matrix(c.head_dim, seed + 1 + i).to(opts));
-  }
-  bool layerwise() const { return !attn_in[0].is_same(head); }
-  // Each distinct tensor under a stable name (the cache's and the optimiser's list).
-  std::map<std::string, torch::Tensor> named() const {
-    std::map<std::string, torch::Tensor> out;
-    if (!layerwise()) out["r1"] = head;
-    for (size_t i = 0; i < values.size(); ++i) {
-      out["r2." + std::to_string(i)] = values[i];
-      if (layerwise()) out["a." + std::to_string(i)] = attn_in[i], out["b." + std::to_string(i)] = mlp_in[i];
-    }
-    if (layerwise()) out["a." + std::to_string(values.size())] = head;
-    return out;
-  }
-  std::vector<torch::Tensor> params() const {
-    std::vector<torch::Tensor> out;
-    for (auto& [name, t] : named()) out.push_back(t);
-    return out;
-  }
-  ResidualBases bases() const { return {detached(attn_in), detached(mlp_in), head.detach()}; }
-  ResidualBases live_bases() const { return {attn_in, mlp_in, head}; }
-  static std::vector<torch::Tensor> detached(const std::vector<torch::Tensor>& v) {
-    std::vector<torch::Tensor> out;
-    for (auto& t : v) out.push_back(t.detach());
-    return out;
-  }
-  // The skip path's change of basis around layer i's attention and MLP.
-  torch::Tensor attn_transition(size_t i) const { return attn_in[i].t().matmul(mlp_in[i]); }
-  torch::Tensor mlp_transition(size_t i) const {
-    return mlp_in[i].t().matmul(i + 1 < attn_in.size() ? attn_in[i + 1] : head);
-  }
-};
-
 // Trains the rotations in place through the fake-quantized model.
 TrainResult train_rotations(Workspace& ws, const Params& p, const RotationLearning& how, const LearningQuantizers& q,
-                            const TransformCache& cache, Rotations& rot) {
+                            const TransformCache& cache, LearnedTransforms& learned) {
   Model& model = ws.model();
+  const Rotations& rot = learned.rot;
   torch::Tensor windows = calibration_windows(ws, p);
   const int64_t batch = p.get_int("batch");
-  std::vector<torch::Tensor> params = rot.params();
+  std::vector<torch::Tensor> params = rot.params(), scales = learned.scales.params();
   for (auto& t : params) t.requires_grad_(true);
+  for (auto& t : scales) t.requires_grad_(true);
 
-  attach_residual_rotation(model, rot.live_bases(), "learn");
-  attach_value_rotation(model, rot.values, "learn");
+  learned.attach(model, ws.online(), "learn", /*live=*/true);
   if (rot.layerwise())
     for (size_t i = 0; i < model.layers.size(); ++i) {
       model.layers[i].attn_skip_ops.push_back(dense_transition(rot.attn_in[i], rot.mlp_in[i], "learn"));
       model.layers[i].mlp_skip_ops.push_back(
           dense_transition(rot.mlp_in[i], i + 1 < model.layers.size() ? rot.attn_in[i + 1] : rot.head, "learn"));
     }
+  // After the transforms (whose start preserves the function: what `self` and
+  // the teacher cache read), before the quantizers.
+  const LearningLoss loss = make_learning_loss(ws, p, windows, batch);
   attach_learning_quantizers(model, q);
   for (auto& [name, lin] : model.all_linears()) lin->transform_dtype = rot.head.scalar_type();
   model.checkpoint_layers = p.get_bool("checkpoint_layers");
 
-  auto optimizer = make_optimizer(p, params);
+  auto optimizer = make_optimizer(p, params, scales);
   TrainOptions o = read_training(p, how.method);
   o.tokens_per_step = batch * windows.size(1);
   o.checkpoint_path = cache.partial_path;
   o.fingerprint = cache.key;
-  o.probe = [&] { return held_loss(windows, batch, [&](const torch::Tensor& ids) { return how.loss(model, ids).loss; }); };
-  auto loss_at = [&](int64_t step) { return how.loss(model, training_batch(windows, batch, step)); };
+  o.probe = [&] { return held_loss(windows, batch, [&](int64_t i) { return loss(model, i).loss; }); };
+  auto loss_at = [&](int64_t step) { return loss(model, step); };
   struct Restore {
     Model& m;
     ~Restore() { m.checkpoint_layers = false; }
@@ -126,6 +82,7 @@ TrainResult train_rotations(Workspace& ws, const Params& p, const RotationLearni
   model.detach(kQuantTag);
   model.detach("learn");
   for (auto& t : params) t.requires_grad_(false);
+  for (auto& t : scales) t.requires_grad_(false);
   return r;
 }
 
@@ -156,31 +113,36 @@ void learn_rotations(Workspace& ws, RunOutput& out, const Params& p, const Rotat
     spec.down_hadamard = p.get_bool("online_down_hadamard");
     spec.qk_hadamard = p.get_bool("online_qk_hadamard");
     spec.o_hadamard = false;   // SpinQuant quantizes o_proj's input per head instead
-    attach_online_hadamard_weights(model, spec, name);
-    model.bake();   // the fixed Hadamards once, not in every training step
+    if (!how.ostquant) {
+      attach_online_hadamard_weights(model, spec, name);
+      model.bake();   // the fixed Hadamards once, not in every training step
+    }
     attach_online_hadamards(model, spec, name);
   }
 
   if (how.layerwise_rank > c.hidden_size)
     throw UsageError(p.owner() + ".rank: " + std::to_string(how.layerwise_rank) + " is larger than the hidden size " +
                      std::to_string(c.hidden_size) + " (rank = hidden size keeps the transitions exact)");
-  Rotations rot(c, ws.seed(), how.layerwise_rank >= 0, torch::TensorOptions().dtype(dt).device(model.device));
-  std::map<std::string, torch::Tensor> learned = rot.named();
+  const auto opts = torch::TensorOptions().dtype(dt).device(model.device);
+  LearnedTransforms all{Rotations(model, ws.seed(), how.layerwise_rank >= 0, how.ostquant,
+                        p.get_string("init") == "klt" ? &model : nullptr, opts),
+              how.ostquant ? Scales(c, opts) : Scales()};
+  const Rotations& rot = all.rot;
+  std::map<std::string, torch::Tensor> learned = all.named();
   std::map<std::string, torch::Tensor> initial;
   for (auto& [n, t] : learned) initial[n] = t.clone();
 
   TrainResult result;
   if (auto cached = cache.load()) {
     restore(learned, *cached, cache.path);
-    spdlog::info("{}: learned rotations from the cache {} (no training)", name, cache.path);
+    spdlog::info("{}: learned transforms from the cache {} (no training)", name, cache.path);
   } else {
-    result = train_rotations(ws, p, how, quantizers, cache, rot);
+    result = train_rotations(ws, p, how, quantizers, cache, all);
     cache.store(learned);
   }
 
   torch::NoGradGuard no_grad;
-  attach_residual_rotation(model, rot.bases(), name);
-  attach_value_rotation(model, Rotations::detached(rot.values), name);
+  all.attach(model, ws.online(), name, /*live=*/false);
   model.bake();
   if (rot.layerwise()) {
     // Per transition: ||T - I||_F (how far the bases moved apart) and the
@@ -225,32 +187,51 @@ void learn_rotations(Workspace& ws, RunOutput& out, const Params& p, const Rotat
 
   record_training(out, name, result, cache);
   double worst = 0, change = 0;
-  for (auto& [n, t] : learned) {
+  for (auto& [n, t] : rot.named()) {
     worst = std::max(worst, orthogonality_error(t));
     change += (t.to(torch::kFloat64) - initial.at(n).to(torch::kFloat64)).norm().item<double>() / std::sqrt(double(t.size(0)));
   }
   out.metrics[name + ".orthogonality_error"] = worst;
-  out.metrics[name + ".rotation_change"] = change / double(learned.size());
+  out.metrics[name + ".rotation_change"] = change / double(rot.named().size());
+  if (!all.scales.empty()) {
+    // How far the scales moved from 1 (max |log s|), and their extremes.
+    double moved = 0, lo = INFINITY, hi = 0;
+    for (auto& [n, t] : all.scales.named()) {
+      moved = std::max(moved, t.abs().max().item<double>());
+      lo = std::min(lo, t.exp().min().item<double>());
+      hi = std::max(hi, t.exp().max().item<double>());
+    }
+    out.metrics[name + ".scale_log_max"] = moved;
+    out.metrics[name + ".scale_min"] = lo;
+    out.metrics[name + ".scale_max"] = hi;
+  }
   ws.quant_record().push_back({{"step", name},
                                {"cache_key", cache.key},
                                {"steps", p.get_int("steps")},
                                {"steps_run", result.steps_run},
+                               {"loss", describe_learning_loss(p)},
+                               {"init", p.get_string("init")},
                                {"online", ws.online().to_json()}});
 }
 
 std::vector<ParamSpec> rotation_learning_params(const RotationDefaults& d) {
   auto p = calibration_params(d.nsamples, d.seqlen);
   for (auto& t : training_params(d.lr, d.steps, d.batch)) p.push_back(t);
+  for (auto& t : learning_loss_params(d.loss)) p.push_back(t);
   std::vector<ParamSpec> own = {
       {"optimizer", ParamType::String, d.optimizer, "cayley: Cayley SGD (SpinQuant); radam: Riemannian Adam (OSTQuant)", false, {}, {}, {"cayley", "radam"}},
       {"momentum", ParamType::Float, "0", "Cayley SGD momentum (the SpinQuant authors' SGDG default: 0)", false, 0.0, 0.999},
       {"cayley_iterations", ParamType::Int, "0", "0: exact Cayley transform; s > 0: the paper's s fixed-point iterations", false, 0, 100},
       {"step_cap", ParamType::String, "l1", "Cayley step capped at 1/||W|| in this norm (authors' code: frobenius)", false, {}, {}, {"l1", "frobenius"}},
       {"rotation_dtype", ParamType::String, "float64", "dtype of the rotations and their products while learning (SpinQuant: float64)", false, {}, {}, {"float64", "float32"}},
+      {"init", ParamType::String, d.init, "hadamard: random Hadamards; klt: eigenvectors of the weight covariance times them (OSTQuant)",
+       false, {}, {}, {"hadamard", "klt"}},
       {"subtract_embedding_mean", ParamType::Bool, "true", "centre embedding rows when fusing norms (the public codes do)"},
       {"online_down_hadamard", ParamType::Bool, "true", "R4: online Hadamard before down_proj"},
       {"online_qk_hadamard", ParamType::Bool, "true", "R3: online Hadamard on Q and K after RoPE"},
   };
+  if (d.scales)
+    own.push_back({"scale_lr", ParamType::Float, "0.005", "learning rate of the smoothing scales (log s, Adam; same schedule)", false, 1e-8, 1e3});
   for (auto& o : own) p.push_back(o);
   return p;
 }
@@ -261,6 +242,10 @@ void check_rotation_learning(const Params& p, Workspace& ws, const std::string& 
   if (p.get_int("nsamples") < p.get_int("batch"))
     throw UsageError(p.owner() + ": nsamples " + std::to_string(p.get_int("nsamples")) + " is less than one batch of " +
                      std::to_string(p.get_int("batch")));
+  if (p.has("scale_lr") && p.get_string("optimizer") != "radam")
+    throw UsageError(p.owner() + ".optimizer: " + p.get_string("optimizer") +
+                     " cannot learn the smoothing scales (they are not on the orthogonal group); use radam");
+  check_learning_loss(p, ws);
 }
 
 }  // namespace qlab

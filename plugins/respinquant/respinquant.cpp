@@ -11,7 +11,6 @@
 // No public code exists: every choice is a parameter (docs/methods.md).
 //   method: [respinquant, gptq]
 #include "core/registry.h"
-#include "plugins/common/learned.h"
 #include "plugins/common/rotation_learning.h"
 
 namespace qlab {
@@ -23,8 +22,7 @@ class ReSpinQuant : public Method {
  public:
   explicit ReSpinQuant(const Params& p) : p_(p) {}
   void apply(Workspace& ws, RunOutput& out) override {
-    RotationLearning how{kName, [](const Model& m, const torch::Tensor& ids) { return StepLoss{next_token_loss(m, ids), {}}; },
-                         p_.get_int("rank"), {"rank"}};
+    RotationLearning how{kName, false, p_.get_int("rank"), {"rank"}};
     learn_rotations(ws, out, p_, how);
   }
 

@@ -6,42 +6,18 @@
 // (not in the reference). Alpha defaults to the reference's per-family value
 // (plugins/smoothquant/migration.h); calibration to its 512 windows of 512
 // tokens (the paper samples the Pile; qlab's paper studies use WikiText-2
-// train). The non-rotation baseline; follow with rtn or gptq.
+// train). The non-rotation baseline; follow with rtn or gptq. The statistics and
+// folds are core/quant/smoothing.h, shared with OSTQuant's learned scales.
 #include <spdlog/spdlog.h>
 
 #include "core/engine/workspace.h"
+#include "core/quant/smoothing.h"
 #include "core/registry.h"
 #include "plugins/common/calibration_data.h"
 #include "plugins/smoothquant/migration.h"
 
 namespace qlab {
 namespace {
-
-// Running per-channel max|x| of a linear's input.
-struct ChannelMax {
-  torch::Tensor value;
-  void add(const torch::Tensor& x) {
-    auto m = x.reshape({-1, x.size(-1)}).abs().amax(0).to(torch::kFloat32);
-    value = value.defined() ? torch::maximum(value, m) : m;
-  }
-};
-
-torch::Tensor smoothing_scales(const ChannelMax& act, const std::vector<Linear*>& readers, double alpha) {
-  auto w_max = readers[0]->weight.abs().amax(0).to(torch::kFloat32);
-  for (size_t i = 1; i < readers.size(); ++i) w_max = torch::maximum(w_max, readers[i]->weight.abs().amax(0).to(torch::kFloat32));
-  auto a = act.value.to(w_max.device()).clamp_min(1e-5);
-  return (a.pow(alpha) / w_max.clamp_min(1e-5).pow(1 - alpha)).clamp_min(1e-5);
-}
-
-void scale_input_columns(Linear& l, const torch::Tensor& s) {
-  l.weight = (l.weight.to(torch::kFloat32) * s.to(l.weight.device()).unsqueeze(0)).to(l.weight.scalar_type());
-}
-
-void divide(torch::Tensor& t, const torch::Tensor& s, int64_t dim) {
-  auto d = s.to(t.device());
-  if (dim == 0 && t.dim() == 2) d = d.unsqueeze(1);
-  t = (t.to(torch::kFloat32) / d).to(t.scalar_type());
-}
 
 class SmoothQuant : public Method {
  public:
@@ -70,16 +46,16 @@ class SmoothQuant : public Method {
       for (Linear* lin : {&l.q, &l.gate}) lin->input_ops.pop_back();
       if (smooth_down) l.down.input_ops.pop_back();
       auto s_attn = smoothing_scales(attn_in[i], {&l.q, &l.k, &l.v}, alpha);
-      divide(l.input_norm, s_attn, 0);
+      divide_by_scale(l.input_norm, s_attn, 0);
       for (Linear* lin : {&l.q, &l.k, &l.v}) scale_input_columns(*lin, s_attn);
       auto s_mlp = smoothing_scales(mlp_in[i], {&l.gate, &l.up}, alpha);
-      divide(l.post_attn_norm, s_mlp, 0);
+      divide_by_scale(l.post_attn_norm, s_mlp, 0);
       for (Linear* lin : {&l.gate, &l.up}) scale_input_columns(*lin, s_mlp);
       if (!smooth_down) continue;
       // down's input is silu(gate) * up: scaling up's output rows by 1/s scales it.
       auto s_down = smoothing_scales(down_in[i], {&l.down}, alpha);
-      divide(l.up.weight, s_down, 0);
-      if (l.up.bias.defined()) divide(l.up.bias, s_down, 0);
+      divide_by_scale(l.up.weight, s_down, 0);
+      if (l.up.bias.defined()) divide_by_scale(l.up.bias, s_down, 0);
       scale_input_columns(l.down, s_down);
     }
     ws.quant_record().push_back({{"step", "smoothquant"},

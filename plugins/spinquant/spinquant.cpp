@@ -5,10 +5,11 @@
 // (16-bit when gptq follows, which quantizes them afterwards). R3/R4 are
 // fixed online Hadamards; there is no online Hadamard across heads, so the
 // following step's o_per_head quantizes o_proj's input in per-head groups.
-// The pipeline is plugins/common/rotation_learning.h; this file is the loss.
+// The pipeline is plugins/common/rotation_learning.h; `loss: kl | apc` trains
+// the same rotations on another objective (plugins/common/learning_loss.h),
+// e.g. AAQ's loss on SpinQuant's rotations.
 //   method: [spinquant, gptq]
 #include "core/registry.h"
-#include "plugins/common/learned.h"
 #include "plugins/common/rotation_learning.h"
 
 namespace qlab {
@@ -19,11 +20,7 @@ constexpr const char* kName = "spinquant";
 class SpinQuant : public Method {
  public:
   explicit SpinQuant(const Params& p) : p_(p) {}
-  void apply(Workspace& ws, RunOutput& out) override {
-    learn_rotations(ws, out, p_, {kName, [](const Model& m, const torch::Tensor& ids) {
-                                    return StepLoss{next_token_loss(m, ids), {}};
-                                  }});
-  }
+  void apply(Workspace& ws, RunOutput& out) override { learn_rotations(ws, out, p_, {kName}); }
 
  private:
   Params p_;

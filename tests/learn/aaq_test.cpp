@@ -1,33 +1,17 @@
 // AAQ end to end on a real model pair built from stories260K: the aligned
 // model is stories260K, the "base" the same model with its layers perturbed
-// (a stand-in for the pre-trained checkpoint an instruct model came from).
+// (test::perturbed_stories_base, a stand-in for the pre-trained checkpoint).
 // The contrastive loss falls on held batches, both of its terms are logged
 // every step, and a study without base_model is refused before work starts.
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "core/model/checkpoint.h"
-#include "core/model/model.h"
 #include "core/store.h"
 #include "stories.h"
 #include "test_util.h"
 
 namespace qlab {
 namespace {
-
-std::string perturbed_base() {
-  static const std::string dir = [] {
-    const std::string d = test::temp_dir("aaq_base") + "/base";
-    Model m = Model::load(test::stories_model(), torch::kCPU, torch::kFloat32);
-    torch::manual_seed(4);
-    torch::NoGradGuard no_grad;
-    for (auto& [name, lin] : m.all_linears())
-      if (name != "embed" && name != "lm_head") lin->weight.add_(0.3 * lin->weight.std() * torch::randn_like(lin->weight));
-    save_checkpoint(d, m.config, m.checkpoint_tensors(), test::stories_model());
-    return d;
-  }();
-  return dir;
-}
 
 const std::string kGptq = "{gptq: {w_bits: 4, a_bits: 4, kv_bits: 4, dataset: stories, nsamples: 16, seqlen: 128}}";
 
@@ -36,7 +20,7 @@ TEST(Aaq, ContrastiveLossFallsAndBothTermsAreLogged) {
   const std::string dir = test::temp_dir("aaq");
   const std::string aaq = "{aaq: {dataset: stories, nsamples: 16, seqlen: 64, batch: 4, steps: 30, k_pull: 64, k_push: 32}}";
   auto r = test::run_qlab(
-      {"run", test::write_study(dir, {"[" + aaq + ", " + kGptq + "]"}, "base_model: {path: " + perturbed_base() + "}\n")});
+      {"run", test::write_study(dir, {"[" + aaq + ", " + kGptq + "]"}, "base_model: {path: " + test::perturbed_stories_base() + "}\n")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const RunRecord run = read_runs(dir + "/sq.h5").at(0);
   ASSERT_EQ(run.status, "complete") << run.error;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/model/checkpoint.h"
+#include "core/model/model.h"
 #include "test_util.h"
 
 namespace qlab::test {
@@ -12,6 +14,20 @@ const std::string& stories_model() {
     auto r = run_qlab({"convert", "--from", "llama2c", data + "/stories260K.bin", "--tokenizer", data + "/tok512.model",
                        "--out", d});
     EXPECT_EQ(r.exit_code, 0) << r.err;
+    return d;
+  }();
+  return dir;
+}
+
+const std::string& perturbed_stories_base() {
+  static const std::string dir = [] {
+    const std::string d = temp_dir("stories_base") + "/base";
+    Model m = Model::load(stories_model(), torch::kCPU, torch::kFloat32);
+    torch::manual_seed(4);
+    torch::NoGradGuard no_grad;
+    for (auto& [name, lin] : m.all_linears())
+      if (name != "embed" && name != "lm_head") lin->weight.add_(0.3 * lin->weight.std() * torch::randn_like(lin->weight));
+    save_checkpoint(d, m.config, m.checkpoint_tensors(), stories_model());
     return d;
   }();
   return dir;

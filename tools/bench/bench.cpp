@@ -317,6 +317,8 @@ double median(std::vector<double> v) {
 // One SpinQuant step as plugins/spinquant trains it, timed in its parts:
 // applying the rotations to every weight (the weight ops alone), the forward
 // to the loss, the backward (which recomputes each layer), the Cayley step.
+// --method aaq adds AAQ's two teachers, resident (--teacher resident) or as
+// top-K targets computed once with the teachers freed (--teacher cached).
 int bench_spinquant(const std::map<std::string, std::string>& a) {
   auto dev = torch::Device(get(a, "device", torch::cuda::is_available() ? "cuda:0" : "cpu"));
   auto cfg = shape(get(a, "shape", "llama2-7b"));
@@ -384,6 +386,16 @@ int bench_spinquant(const std::map<std::string, std::string>& a) {
   m.checkpoint_layers = true;
   CayleySGD opt(params, 1.5);
   auto ids = torch::randint(cfg.vocab_size, {B, T}, torch::TensorOptions().dtype(torch::kLong).device(dev));
+  // --teacher cached: the teachers' top-K targets (ApcTargets) computed once,
+  // then both teachers freed, so that training holds only the targets.
+  const std::string teacher_mode = get(a, "teacher", "resident");
+  ApcTargets cached;
+  if (method == "aaq" && teacher_mode == "cached") {
+    torch::NoGradGuard ng;
+    cached = apc_targets(teacher->forward(ids), base->forward(ids), ApcOptions{});
+    teacher.reset();
+    base.reset();
+  }
   std::vector<double> t_rot, t_fwd, t_bwd, t_opt, t_step;
   reset_peak(dev);
   for (int64_t s = 0; s <= steps; ++s) {   // step 0 is the warm-up
@@ -399,7 +411,9 @@ int bench_spinquant(const std::map<std::string, std::string>& a) {
     auto logits = m.forward(ids);
     const int64_t V = logits.size(-1);
     torch::Tensor loss;
-    if (method == "aaq") {
+    if (method == "aaq" && teacher_mode == "cached") {
+      loss = apc_loss(logits, cached, ApcOptions{}).loss;
+    } else if (method == "aaq") {
       torch::Tensor ft, pt;
       {
         torch::NoGradGuard ng;
@@ -424,9 +438,9 @@ int bench_spinquant(const std::map<std::string, std::string>& a) {
     t_rot.push_back(t1 - t0), t_fwd.push_back(t2 - t1), t_bwd.push_back(t3 - t2), t_opt.push_back(t4 - t3);
     t_step.push_back(t4 - t1);
   }
-  std::printf("| method | rotations | quantizers | step s | rotations alone s | forward s | backward s | optimiser s | tokens/s | peak GiB | 100 steps min |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
-  std::printf("| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.3f | %.0f | %.1f | %.1f |\n", method.c_str(), rot.c_str(), quant ? "A4KV4" : "off",
+  std::printf("| method | teacher | rotations | quantizers | step s | rotations alone s | forward s | backward s | optimiser s | tokens/s | peak GiB | 100 steps min |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("| %s | %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.3f | %.0f | %.1f | %.1f |\n", method.c_str(), method == "aaq" ? teacher_mode.c_str() : "-", rot.c_str(), quant ? "A4KV4" : "off",
               median(t_step), median(t_rot), median(t_fwd), median(t_bwd), median(t_opt), double(B * T) / median(t_step),
               peak_gib(dev), median(t_step) * 100 / 60);
   return 0;
