@@ -29,27 +29,6 @@ extern "C" void on_stop_signal(int sig) {
   (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
 }
 
-// Installs the stop handlers for the lifetime of one run_study call.
-class StopSignals {
- public:
-  StopSignals() {
-    g_signal = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sa.sa_flags = SA_RESTART;   // file I/O of a commit in progress carries on
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopSignals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-
- private:
-  struct sigaction old_int_ {}, old_term_ {};
-};
-
 // First non-empty line: LibTorch appends a multi-line backtrace to its messages.
 std::string one_line(const std::string& text) {
   size_t begin = text.find_first_not_of("\r\n \t");
@@ -65,6 +44,21 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 bool interrupt_requested() { return g_signal != 0; }
+
+StopSignals::StopSignals() {
+  g_signal = 0;
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sa.sa_flags = SA_RESTART;   // file I/O of a commit in progress carries on
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int_);
+  sigaction(SIGTERM, &sa, &old_term_);
+}
+
+StopSignals::~StopSignals() {
+  sigaction(SIGINT, &old_int_, nullptr);
+  sigaction(SIGTERM, &old_term_, nullptr);
+}
 
 std::pair<size_t, size_t> parse_shard(const std::string& text) {
   size_t i = 0, n = 0;
