@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 
 #include "core/error.h"
@@ -49,8 +50,7 @@ void check_training_memory(const ModelConfig& c, int64_t batch, int64_t seq_len,
   const int64_t need = training_bytes(c, batch, seq_len, dtype), have = available_bytes(device);
   auto gib = [](int64_t b) {
     std::ostringstream s;
-    s.precision(3);
-    s << double(b) / double(1LL << 30);
+    s << std::fixed << std::setprecision(double(b) < double(10LL << 30) ? 2 : 0) << double(b) / double(1LL << 30);
     return s.str();
   };
   if (have < 0) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -26,7 +27,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 ModelConfig model_config_from_spec(const std::string& spec, int64_t vocab_size, int64_t seq_len) {
-  json j = {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"vocab_size", vocab_size},
+  json j = {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"},
             {"hidden_size", 128}, {"intermediate_size", 352}, {"num_hidden_layers", 4},
             {"num_attention_heads", 4}, {"num_key_value_heads", 4}, {"max_position_embeddings", seq_len},
             {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}, {"hidden_act", "silu"},
@@ -59,7 +60,12 @@ ModelConfig model_config_from_spec(const std::string& spec, int64_t vocab_size, 
       j[key] = v;
     }
   }
-  return ModelConfig::from_json_text(j.dump(), "--config");
+  // vocab_size 0 means "the tokenizer's": validated as 1, returned as 0.
+  const bool from_tokenizer = !j.contains("vocab_size") && vocab_size <= 0;
+  if (!j.contains("vocab_size")) j["vocab_size"] = from_tokenizer ? 1 : vocab_size;
+  ModelConfig c = ModelConfig::from_json_text(j.dump(), "--config");
+  if (from_tokenizer) c.vocab_size = 0;
+  return c;
 }
 
 namespace {
@@ -154,7 +160,11 @@ LmTrainResult train_language_model(const LmTrainOptions& o) {
     throw UsageError("model config: vocab_size " + std::to_string(config.vocab_size) + " is smaller than the tokenizer's " +
                      std::to_string(tok->vocab_size()) + " (" + tokenizer_dir + ")");
   if (o.init_dir.empty()) {
+    // Generation stops at the end of a turn and at the end of a document.
     config.eos_token_ids = tok->eos_ids();
+    if (tok->pad_id() >= 0 && std::find(config.eos_token_ids.begin(), config.eos_token_ids.end(), tok->pad_id()) ==
+                                  config.eos_token_ids.end())
+      config.eos_token_ids.push_back(tok->pad_id());
     config.bos_token_ids = tok->bos_id() >= 0 ? std::vector<int64_t>{tok->bos_id()} : std::vector<int64_t>{};
   }
   config.torch_dtype = "float32";

@@ -180,8 +180,12 @@ TEST(LmTrain, ChatLossCoversTheAssistantTurnsOnly) {
     EXPECT_EQ(b.weights[0][t].item<float>(), expected) << t;
     if (t + 1 < static_cast<int64_t>(ids.size())) EXPECT_EQ(b.targets[0][t].item<int64_t>(), ids[t + 1]);
   }
-  LmData all({}, {m}, tok->pad_id(), {1, 64, 1.0, true, 0}, "");
-  EXPECT_EQ(all.batch_at(0).weights.sum().item<float>(), float(ids.size() - 1));
+  // all_tokens: every real target, the conversation cut at seq_len + 1 tokens.
+  ASSERT_GT(ids.size(), 40u);
+  LmData all({}, {m}, tok->pad_id(), {1, 40, 1.0, true, 0}, "");
+  EXPECT_EQ(all.batch_at(0).weights.sum().item<float>(), 40.f);
+  LmData all_long({}, {m}, tok->pad_id(), {1, 128, 1.0, true, 0}, "");
+  EXPECT_EQ(all_long.batch_at(0).weights.sum().item<float>(), float(ids.size() - 1));
 }
 
 TEST(LmTrain, FineTuningOnChatLowersTheAssistantLoss) {
