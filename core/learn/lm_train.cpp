@@ -29,7 +29,7 @@ using nlohmann::json;
 ModelConfig model_config_from_spec(const std::string& spec, int64_t vocab_size, int64_t seq_len) {
   json j = {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"},
             {"hidden_size", 128}, {"intermediate_size", 352}, {"num_hidden_layers", 4},
-            {"num_attention_heads", 4}, {"num_key_value_heads", 4}, {"max_position_embeddings", seq_len},
+            {"num_attention_heads", 4}, {"max_position_embeddings", seq_len},
             {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}, {"hidden_act", "silu"},
             {"tie_word_embeddings", true}, {"torch_dtype", "float32"}};
   const size_t first = spec.find_first_not_of(" \t\n");

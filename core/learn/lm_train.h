@@ -77,7 +77,7 @@ LmTrainResult train_language_model(const LmTrainOptions& options);
 // (comma- or space-separated) in config.json's names (hidden_size,
 // intermediate_size, num_hidden_layers, num_attention_heads,
 // num_key_value_heads, tie_word_embeddings, rope_theta, ...), over the
-// defaults LlamaForCausalLM, hidden 128, intermediate 352, 4 layers, 4 heads,
+// defaults LlamaForCausalLM, hidden 128, intermediate 352, 4 layers, 4 heads (kv heads = heads),
 // tied embeddings, rms_norm_eps 1e-5, max_position_embeddings = seq_len;
 // vocab_size <= 0 (and none in spec): 0 in the result, for the tokenizer to fill.
 // Errors name "--config" and the key.
