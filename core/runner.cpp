@@ -33,27 +33,6 @@ extern "C" void on_stop_signal(int sig) {
   (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
 }
 
-// Installs the stop handlers for the lifetime of one run_study call.
-class StopSignals {
- public:
-  StopSignals() {
-    g_signal = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sa.sa_flags = SA_RESTART;   // file I/O of a commit in progress carries on
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopSignals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-
- private:
-  struct sigaction old_int_ {}, old_term_ {};
-};
-
 // First non-empty line: LibTorch appends a multi-line backtrace to its messages.
 std::string one_line(const std::string& text) {
   size_t begin = text.find_first_not_of("\r\n \t");
@@ -72,6 +51,21 @@ bool interrupt_requested() { return g_signal != 0; }
 
 std::string runner_output(const Study& study, const RunnerOptions& options) {
   return worker_output(shard_output(study.output, options.shard_index, options.shard_count), options.worker);
+}
+
+StopSignals::StopSignals() {
+  g_signal = 0;
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sa.sa_flags = SA_RESTART;   // file I/O of a commit in progress carries on
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int_);
+  sigaction(SIGTERM, &sa, &old_term_);
+}
+
+StopSignals::~StopSignals() {
+  sigaction(SIGINT, &old_int_, nullptr);
+  sigaction(SIGTERM, &old_term_, nullptr);
 }
 
 RunnerSummary run_study(const Study& study, const RunFunction& run, const RunnerOptions& options,

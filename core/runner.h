@@ -17,6 +17,7 @@
 // runner stops with exit code 130. A second signal exits at once (130); the
 // store's atomic commits make that safe at any instant.
 #pragma once
+#include <csignal>
 #include <cstddef>
 #include <functional>
 #include <ostream>
@@ -63,5 +64,18 @@ RunnerSummary run_study(const Study& study, const RunFunction& run, const Runner
 // True once SIGINT/SIGTERM arrived during run_study: long runs may poll it
 // between stages and throw to stop early (the run is then not recorded).
 bool interrupt_requested();
+
+// Installs the SIGINT/SIGTERM handlers behind interrupt_requested() for its
+// lifetime (run_study holds one; so does qlab train).
+class StopSignals {
+ public:
+  StopSignals();
+  ~StopSignals();
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
 
 }  // namespace qlab

@@ -30,21 +30,17 @@
 #include <string>
 #include <vector>
 
+#include "core/learn/optimizer.h"
+
 namespace qlab {
 
-class StiefelOptimizer {
+class StiefelOptimizer : public Optimizer {
  public:
   explicit StiefelOptimizer(std::vector<torch::Tensor> params, double lr);
-  virtual ~StiefelOptimizer() = default;
-  virtual void step() = 0;
-  void zero_grad();
-  void set_lr(double lr) { lr_ = lr; }
-  double lr() const { return lr_; }
-  const std::vector<torch::Tensor>& params() const { return params_; }
-  // The optimiser's state (momentum buffers, step count) by name, for
-  // training checkpoints; load_state restores what state() returned.
-  virtual std::map<std::string, torch::Tensor> state() const = 0;
-  virtual void load_state(const std::map<std::string, torch::Tensor>& state) = 0;
+  void zero_grad() override;
+  void set_lr(double lr) override { lr_ = lr; }
+  double lr() const override { return lr_; }
+  const std::vector<torch::Tensor>& params() const override { return params_; }
 
  protected:
   std::vector<torch::Tensor> params_;

@@ -27,7 +27,7 @@ std::vector<double> as_vector(const torch::Tensor& t) {
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
 
-void save_state(const std::string& path, const StiefelOptimizer& opt, const TrainResult& r, int64_t next_step,
+void save_state(const std::string& path, const Optimizer& opt, const TrainResult& r, int64_t next_step,
                 const std::string& fingerprint) {
   std::map<std::string, torch::Tensor> t;
   for (size_t i = 0; i < opt.params().size(); ++i) t["param." + std::to_string(i)] = opt.params()[i];
@@ -40,7 +40,7 @@ void save_state(const std::string& path, const StiefelOptimizer& opt, const Trai
 }
 
 // Restores what save_state wrote; returns the step to continue from.
-int64_t load_state(const std::string& path, StiefelOptimizer& opt, TrainResult& r, const std::string& fingerprint) {
+int64_t load_state(const std::string& path, Optimizer& opt, TrainResult& r, const std::string& fingerprint) {
   TensorFile f = load_tensors(path);
   auto meta = [&](const char* k) {
     auto it = f.metadata.find(k);
@@ -61,7 +61,11 @@ int64_t load_state(const std::string& path, StiefelOptimizer& opt, TrainResult& 
     torch::NoGradGuard no_grad;
     const_cast<torch::Tensor&>(p).copy_(it->second.to(p.device(), p.scalar_type()));
   }
-  opt.load_state(state);
+  try {
+    opt.load_state(state);
+  } catch (const UsageError& e) {
+    throw UsageError(path + ": " + e.what());
+  }
   r.losses = as_vector(f.tensors.at("losses"));
   if (auto p = f.tensors.find("probe_before"); p != f.tensors.end()) r.probe_before = p->second.item<double>();
   for (const auto& [k, v] : f.tensors)
@@ -71,13 +75,15 @@ int64_t load_state(const std::string& path, StiefelOptimizer& opt, TrainResult& 
 }  // namespace
 
 double scheduled_lr(const TrainOptions& o, int64_t step) {
-  const double progress = o.steps > 0 ? double(step) / double(o.steps) : 0.0;
-  if (o.schedule == "cosine") return 0.5 * o.lr * (1 + std::cos(M_PI * progress));
+  if (step < o.warmup) return o.lr * double(step + 1) / double(o.warmup);
+  const int64_t span = o.steps - o.warmup;
+  const double progress = span > 0 ? double(step - o.warmup) / double(span) : 0.0;
+  if (o.schedule == "cosine") return o.min_lr + 0.5 * (o.lr - o.min_lr) * (1 + std::cos(M_PI * progress));
   if (o.schedule == "linear") return o.lr * (1 - progress);
   return o.lr;
 }
 
-TrainResult train(StiefelOptimizer& opt, const std::function<StepLoss(int64_t)>& loss_at, const TrainOptions& o) {
+TrainResult train(Optimizer& opt, const std::function<StepLoss(int64_t)>& loss_at, const TrainOptions& o) {
   TrainResult r;
   const bool keep = !o.checkpoint_path.empty();
   if (keep && std::filesystem::exists(o.checkpoint_path)) {

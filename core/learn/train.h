@@ -1,5 +1,6 @@
-// The loop every learned transform trains with: an optimiser on the
-// orthogonal group (core/learn/stiefel.h), a loss the method computes for
+// The loop every learned transform and language model trains with: an
+// optimiser (core/learn/optimizer.h: on the orthogonal group, or AdamW), a
+// loss the caller computes for
 // step i, a learning-rate schedule, progress (step i/N, loss, tokens/s, ETA),
 // a stop on NaN or a diverging loss, and a checkpoint of the parameters and the
 // optimiser's state, so that a Ctrl-C stops after the current step and the
@@ -13,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "core/learn/stiefel.h"
+#include "core/learn/optimizer.h"
 
 namespace qlab {
 
@@ -21,7 +22,9 @@ struct TrainOptions {
   std::string label = "train";       // names the method in logs and errors
   int64_t steps = 100;
   double lr = 1.0;
-  std::string schedule = "cosine";   // cosine (to 0) | linear (to 0) | constant
+  std::string schedule = "cosine";   // cosine (to min_lr) | linear (to 0) | constant
+  double min_lr = 0;                 // where cosine ends
+  int64_t warmup = 0;                // steps of linear warm-up to lr before the schedule
   int64_t tokens_per_step = 0;       // for tokens/s
   // A loss whose magnitude exceeds divergence_factor times the first step's (or
   // not finite) stops the run.
@@ -61,7 +64,7 @@ double scheduled_lr(const TrainOptions& o, int64_t step);
 // std::runtime_error "<label>: loss became nan at step 12/100 ..." on a
 // diverging loss, UsageError naming the checkpoint file when it is corrupt or
 // belongs to other parameters.
-TrainResult train(StiefelOptimizer& optimizer, const std::function<StepLoss(int64_t)>& loss_at,
+TrainResult train(Optimizer& optimizer, const std::function<StepLoss(int64_t)>& loss_at,
                   const TrainOptions& options);
 
 struct TrainingStopped : std::runtime_error {

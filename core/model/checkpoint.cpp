@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/model/arch.h"
 #include "core/model/safetensors.h"
@@ -193,13 +194,7 @@ void save_checkpoint(const std::string& dir, const ModelConfig& config,
   if (!fs::is_directory(dir)) fail(dir, "cannot create the output directory");
   save_tensors(dir + "/model.safetensors", tensors);
 
-  std::string config_path = dir + "/config.json";
-  {
-    std::ofstream f(config_path + ".tmp", std::ios::binary | std::ios::trunc);
-    f << config.to_json_text();
-    if (!f.flush()) fail(config_path, "write failed");
-  }
-  fs::rename(config_path + ".tmp", config_path);
+  write_file_atomically(dir + "/config.json", config.to_json_text());
 
   if (tokenizer_dir.empty() || fs::equivalent(tokenizer_dir, dir, ec)) return;
   if (!fs::is_directory(tokenizer_dir)) fail(tokenizer_dir, "tokenizer directory not found");

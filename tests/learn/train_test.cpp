@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/learn/stiefel.h"
 #include "core/learn/train.h"
 #include "core/quant/orthogonal.h"
 #include "test_util.h"

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "core/model/checkpoint.h"
+#include "core/model/init.h"
 
 namespace qlab::test {
 
@@ -55,30 +56,25 @@ ModelConfig tiny_config(const std::string& kind, int64_t num_layers) {
 }
 
 Model random_model(const ModelConfig& c, uint64_t seed) {
+  // The shapes and ties from core's initialiser (unit normal), rescaled by
+  // fan-in; norms and biases moved off 1 and 0 so that they matter.
+  Model m = init_model(c, seed, 1.0);
   torch::manual_seed(seed);
-  auto matrix = [](int64_t out, int64_t in) { return torch::randn({out, in}) / std::sqrt(double(in)); };
-  auto norm = [&] { return 1.0 + 0.2 * torch::randn({c.hidden_size}); };
-  auto bias = [&](int64_t n) { return c.attention_bias ? 0.5 * torch::randn({n}) : torch::Tensor(); };
-  const int64_t hd = c.hidden_size, q_out = c.num_heads * c.head_dim, kv_out = c.num_kv_heads * c.head_dim;
-  Model m;
-  m.config = c;
-  m.embed.weight = torch::randn({c.vocab_size, hd});
-  for (int64_t i = 0; i < c.num_layers; ++i) {
-    Layer l;
-    l.input_norm = norm();
-    l.post_attn_norm = norm();
+  auto fan_in = [](Linear& l, double gain) { l.weight.mul_(gain / std::sqrt(double(l.weight.size(1)))); };
+  auto perturb = [](torch::Tensor& t, double scale) {
+    if (t.defined()) t.add_(scale * torch::randn(t.sizes()));
+  };
+  for (Layer& l : m.layers) {
+    perturb(l.input_norm, 0.2);
+    perturb(l.post_attn_norm, 0.2);
     // Queries and keys larger than 1/sqrt(in) so that attention is not uniform.
-    l.q = {2.0 * matrix(q_out, hd), bias(q_out), {}};
-    l.k = {2.0 * matrix(kv_out, hd), bias(kv_out), {}};
-    l.v = {matrix(kv_out, hd), bias(kv_out), {}};
-    l.o = {matrix(hd, q_out), {}, {}};
-    l.gate = {matrix(c.intermediate_size, hd), {}, {}};
-    l.up = {matrix(c.intermediate_size, hd), {}, {}};
-    l.down = {matrix(hd, c.intermediate_size), {}, {}};
-    m.layers.push_back(std::move(l));
+    fan_in(l.q, 2.0);
+    fan_in(l.k, 2.0);
+    for (Linear* x : {&l.v, &l.o, &l.gate, &l.up, &l.down}) fan_in(*x, 1.0);
+    for (Linear* x : {&l.q, &l.k, &l.v}) perturb(x->bias, 0.5);
   }
-  m.final_norm = norm();
-  m.lm_head.weight = c.tie_word_embeddings ? m.embed.weight : 3.0 * matrix(c.vocab_size, hd);
+  perturb(m.final_norm, 0.2);
+  if (!c.tie_word_embeddings) fan_in(m.lm_head, 3.0);
   return m;
 }
 
