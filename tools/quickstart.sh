@@ -20,5 +20,5 @@ if [[ "${1:-}" == --stories ]]; then
 fi
 build/qlab testbed --out results/testbed
 build/qlab run experiments/quickstart.yaml
-build/qlab report results/quickstart.h5 --rows method \
+build/qlab report results/quickstart.h5 --rows method,tags.precision \
   --cols perplexity.ppl,harmful.refusal_rate,benign.refusal_rate,nmix_es.line_pass_rate,nmix_ru.line_pass_rate

@@ -154,7 +154,8 @@ void learn_rotations(Workspace& ws, RunOutput& out, const Params& p, const Rotat
     // transitions, then with the approximated ones.
     const torch::Tensor windows = calibration_windows(ws, p);
     auto fp_loss = [&] {
-      return held_loss(windows, p.get_int("batch"), [&](const torch::Tensor& ids) { return next_token_loss(model, ids); });
+      const int64_t batch = p.get_int("batch");
+      return held_loss(windows, batch, [&](int64_t i) { return next_token_loss(model, training_batch(windows, batch, i)); });
     };
     for (size_t i = 0; i < L; ++i) {
       model.layers[i].attn_skip_ops.push_back(dense_transition(rot.attn_in[i], rot.mlp_in[i], "exact"));
