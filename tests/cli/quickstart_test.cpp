@@ -43,7 +43,7 @@ TEST(Quickstart, ReducedStudyRunsOnASmallTestbed) {
     for (const char* key : {"perplexity.ppl", "harmful.refusal_rate", "benign.refusal_rate", "nmix_es.nmix",
                             "nmix_ru.line_pass_rate"})
       EXPECT_TRUE(m.count(key)) << method << " lacks " << key;
-    EXPECT_EQ(m.at("harmful.n"), 100);
+    EXPECT_EQ(m.at("harmful.n"), 20);   // the small corpus holds 20 prompts per evaluation file
   }
   // A trained model is far better than uniform over its vocabulary (512).
   EXPECT_LT(by_method.at("none").output.metrics.at("perplexity.ppl"), 100.0);

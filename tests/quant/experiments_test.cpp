@@ -174,5 +174,24 @@ TEST(StudyFiles, ReSpinQuantTablesExpandAsDocumented) {
   for (const auto& [method, s] : seeds) EXPECT_EQ(s, (std::set<uint64_t>{0, 1, 2})) << method;
 }
 
+TEST(StudyFiles, TestbedStudiesExpandToTheirSevenRows) {
+  // The testbed's model folders need not exist to expand the study: their
+  // paths are overridden with a checkpoint that does.
+  const std::string model = test::fixtures() + "/golden/llama2";
+  for (const char* name : {"quickstart", "testbed_gpu"}) {
+    Study s = load_study(test::source_dir() + "/experiments/" + name + ".yaml",
+                         {"model.path=" + model, "base_model.path=" + model, "data_root=/nowhere"});
+    ASSERT_EQ(s.runs.size(), 7u) << name;
+    std::set<std::string> rows;
+    for (const RunSpec& r : s.runs) {
+      rows.insert(r.axes.at("method") + " " + r.config["tags"]["precision"].Scalar());
+      EXPECT_EQ(r.config["evaluators"].size(), 6u) << name;
+    }
+    for (const char* row : {"none W16A16", "rtn W8A8KV8", "rtn W4A4KV4", "quarot+rtn W4A4KV4", "spinquant+rtn W4A4KV4",
+                            "respinquant+rtn W4A4KV4", "aaq+rtn W4A4KV4"})
+      EXPECT_TRUE(rows.count(row)) << name << ": " << row;
+  }
+}
+
 }  // namespace
 }  // namespace qlab
