@@ -48,7 +48,7 @@ TEST(LearningLoss, EveryMethodTrainsOnEveryLossAndRecordsItsTerms) {
   const std::vector<Combination> all = {
       {"spinquant", "steps: 12, loss: kl", false},          {"spinquant", "steps: 12, loss: apc, k_pull: 64, k_push: 32", true},
       {"respinquant", "steps: 12, loss: apc, k_pull: 64, k_push: 32", true}, {"ostquant", "steps: 12, loss: cross_entropy", false},
-      {"ostquant", "steps: 12, loss: kl, kl_topk: 50", false}, {"aaq", "steps: 12, k_pull: 64, k_push: 32", true},
+      {"ostquant", "steps: 12, loss: kl, kl_topk: 50, lr: 0.003, scale_lr: 0.0015", false}, {"aaq", "steps: 12, k_pull: 64, k_push: 32", true},
   };
   int i = 0;
   for (const auto& c : all) {
