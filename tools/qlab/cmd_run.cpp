@@ -17,13 +17,13 @@
 #include "core/engine/execute.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "core/plugin_loader.h"
 #include "core/run_env.h"
 #include "core/runner.h"
 #include "core/store.h"
 #include "core/study.h"
 #include "core/workers.h"
 #include "tools/qlab/command.h"
+#include "tools/qlab/study_command.h"
 
 namespace po = boost::program_options;
 
@@ -46,10 +46,8 @@ Exit codes: 0 all runs complete, 1 some runs failed, 2 usage error,
 )";
 
 int run_main(const std::vector<std::string>& args) {
-  std::vector<std::string> positional_args, plugins;
   std::string shard = "0/1", log_file, gpus;
   int workers = 0, worker = -1;
-  StudyRules rules;
   po::options_description visible("usage: qlab run STUDY [key=value ...] [options]");
   visible.add_options()
       ("help,h", "show this help")
@@ -58,28 +56,14 @@ int run_main(const std::vector<std::string>& args) {
       ("gpus", po::value(&gpus), "one worker per GPU: all, or device indices like 0,1 (CUDA_VISIBLE_DEVICES)")
       ("dry-run", "list the expanded runs and whether each is complete; run nothing")
       ("skip-failed", "do not rerun runs recorded as failed")
-      ("plugin", po::value(&plugins)->composing(), "load an external plugin (.so); repeatable")
       ("verbose,v", "log debug messages")
       ("quiet,q", "log warnings and errors only")
-      ("log", po::value(&log_file), "log file (default: <results file>.log, appended)")
-      ("max-runs", po::value(&rules.max_runs)->default_value(rules.max_runs), "refuse a sweep of more runs (0: no bound)");
-  po::options_description all;
-  all.add(visible).add_options()("args", po::value(&positional_args))
-      ("worker", po::value(&worker), "internal: this process is worker i of a --workers/--gpus launch");
-  po::positional_options_description positional;
-  positional.add("args", -1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw UsageError(std::string(e.what()) + " (qlab run --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << visible << kHelpTail;
-    return kExitOk;
-  }
-  if (positional_args.empty()) throw UsageError("missing the study file (qlab run --help)");
+      ("log", po::value(&log_file), "log file (default: <results file>.log, appended)");
+  po::options_description hidden;
+  hidden.add_options()("worker", po::value(&worker), "internal: this process is worker i of a --workers/--gpus launch");
+  StudyCommandLine line;
+  if (!line.parse("run", visible, args, kHelpTail, hidden)) return kExitOk;
+  const po::variables_map& vm = line.vm;
   if (vm.count("verbose") && vm.count("quiet")) throw UsageError("-v and -q exclude each other");
 
   RunnerOptions options;
@@ -104,8 +88,7 @@ int run_main(const std::vector<std::string>& args) {
   options.torch_version = TORCH_VERSION;
   options.device = run_device;
 
-  load_plugins(plugins);
-  Study study = load_study(positional_args[0], {positional_args.begin() + 1, positional_args.end()}, rules);
+  Study study = line.load();
   std::string output = runner_output(study, options);
 
   Verbosity verbosity = vm.count("verbose") ? Verbosity::Verbose : vm.count("quiet") ? Verbosity::Quiet : Verbosity::Normal;

@@ -8,10 +8,9 @@
 #include <iostream>
 
 #include "core/error.h"
-#include "core/plugin_loader.h"
 #include "core/slurm.h"
-#include "core/study.h"
 #include "tools/qlab/command.h"
+#include "tools/qlab/study_command.h"
 
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
@@ -33,9 +32,7 @@ and the controller answers (scontrol ping), submits and prints the job id.
 std::string absolute(const std::string& path) { return fs::absolute(path).lexically_normal().string(); }
 
 int slurm_main(const std::vector<std::string>& args) {
-  std::vector<std::string> positional_args, plugins;
   SlurmOptions options;
-  StudyRules rules;
   po::options_description visible("usage: qlab slurm STUDY [key=value ...] [options]");
   visible.add_options()
       ("help,h", "show this help")
@@ -47,40 +44,24 @@ int slurm_main(const std::vector<std::string>& args) {
       ("time", po::value(&options.time), "sbatch --time, e.g. 04:00:00")
       ("account", po::value(&options.account), "sbatch --account")
       ("extra-sbatch", po::value(&options.extra_sbatch)->composing(), "a further #SBATCH line, e.g. --qos=high; repeatable")
-      ("plugin", po::value(&plugins)->composing(), "load an external plugin (.so), also in every task; repeatable")
       ("dry-run", "print the script; submit nothing (the default)")
-      ("submit", "submit the script with sbatch and print the job id")
-      ("max-runs", po::value(&rules.max_runs)->default_value(rules.max_runs), "refuse a sweep of more runs (0: no bound)");
-  po::options_description all;
-  all.add(visible).add_options()("args", po::value(&positional_args));
-  po::positional_options_description positional;
-  positional.add("args", -1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw UsageError(std::string(e.what()) + " (qlab slurm --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << visible << kHelpTail;
+      ("submit", "submit the script with sbatch and print the job id");
+  StudyCommandLine line;
+  if (!line.parse("slurm", visible, args, kHelpTail, {}, "load an external plugin (.so), also in every task; repeatable"))
     return kExitOk;
-  }
-  if (positional_args.empty()) throw UsageError("missing the study file (qlab slurm --help)");
+  const po::variables_map& vm = line.vm;
   if (vm.count("dry-run") && vm.count("submit")) throw UsageError("--dry-run and --submit exclude each other");
   if (vm.count("array-size") && options.array_size == 0) throw UsageError("--array-size: expected a number of tasks >= 1");
 
-  load_plugins(plugins);
-  std::vector<std::string> overrides(positional_args.begin() + 1, positional_args.end());
-  Study study = load_study(positional_args[0], overrides, rules);
+  Study study = line.load();
   if (!vm.count("array-size")) options.array_size = study.runs.size();
 
   SlurmJob job;
   job.name = study.name;
   job.qlab = fs::read_symlink("/proc/self/exe").string();
-  job.study = absolute(positional_args[0]);
-  job.overrides = overrides;
-  for (const auto& p : plugins) job.plugins.push_back(absolute(p));
+  job.study = absolute(line.study);
+  job.overrides = line.overrides;
+  for (const auto& p : line.plugins) job.plugins.push_back(absolute(p));
   if (const char* env = std::getenv("QLAB_PLUGIN_PATH")) job.plugin_path = env;
   job.workdir = fs::current_path().string();
   job.output = absolute(study.output);
@@ -106,7 +87,7 @@ int slurm_main(const std::vector<std::string>& args) {
   std::string id = submit_sbatch(path);
   std::cout << id << "\n";
   std::cerr << "qlab slurm: submitted " << path << " as job " << id << " (" << options.array_size
-            << " tasks); follow it with: qlab status " << positional_args[0] << "\n";
+            << " tasks); follow it with: qlab status " << line.study << "\n";
   return kExitOk;
 }
 
