@@ -78,6 +78,13 @@ std::vector<torch::Tensor> Rotations::params() const {
   return out;
 }
 
+void Rotations::attach_exact_transitions(Model& m, const std::string& tag) const {
+  for (size_t i = 0; i < m.layers.size(); ++i) {
+    m.layers[i].attn_skip_ops.push_back(dense_transition(attn_in[i], mlp_in[i], tag));
+    m.layers[i].mlp_skip_ops.push_back(dense_transition(mlp_in[i], next_attn_in(i), tag));
+  }
+}
+
 ResidualBases Rotations::bases() const { return {detached(attn_in), detached(mlp_in), head.detach()}; }
 ResidualBases Rotations::live_bases() const { return {attn_in, mlp_in, head}; }
 

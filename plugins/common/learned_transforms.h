@@ -50,7 +50,13 @@ struct Rotations {
   std::vector<std::vector<torch::Tensor>> values_for(bool live) const;
   // The skip path's change of basis around layer i's attention and MLP.
   torch::Tensor attn_transition(size_t i) const { return attn_in[i].t().matmul(mlp_in[i]); }
-  torch::Tensor mlp_transition(size_t i) const { return mlp_in[i].t().matmul(i + 1 < attn_in.size() ? attn_in[i + 1] : head); }
+  torch::Tensor mlp_transition(size_t i) const { return mlp_in[i].t().matmul(next_attn_in(i)); }
+  // Both transitions of every layer as exact dense ops on the residual hooks
+  // (differentiable in live bases: what learning trains through).
+  void attach_exact_transitions(Model& m, const std::string& tag) const;
+
+ private:
+  const torch::Tensor& next_attn_in(size_t i) const { return i + 1 < attn_in.size() ? attn_in[i + 1] : head; }
 };
 
 // OSTQuant's smoothing scales, as log s per layer (zero: s = 1, the identity):

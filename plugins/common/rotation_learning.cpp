@@ -54,12 +54,7 @@ TrainResult train_rotations(Workspace& ws, const Params& p, const RotationLearni
   for (auto& t : scales) t.requires_grad_(true);
 
   learned.attach(model, ws.online(), "learn", /*live=*/true);
-  if (rot.layerwise())
-    for (size_t i = 0; i < model.layers.size(); ++i) {
-      model.layers[i].attn_skip_ops.push_back(dense_transition(rot.attn_in[i], rot.mlp_in[i], "learn"));
-      model.layers[i].mlp_skip_ops.push_back(
-          dense_transition(rot.mlp_in[i], i + 1 < model.layers.size() ? rot.attn_in[i + 1] : rot.head, "learn"));
-    }
+  if (rot.layerwise()) rot.attach_exact_transitions(model, "learn");
   // After the transforms (whose start preserves the function: what `self` and
   // the teacher cache read), before the quantizers.
   const LearningLoss loss = make_learning_loss(ws, p, windows, batch);
@@ -157,10 +152,7 @@ void learn_rotations(Workspace& ws, RunOutput& out, const Params& p, const Rotat
       const int64_t batch = p.get_int("batch");
       return held_loss(windows, batch, [&](int64_t i) { return next_token_loss(model, training_batch(windows, batch, i)); });
     };
-    for (size_t i = 0; i < L; ++i) {
-      model.layers[i].attn_skip_ops.push_back(dense_transition(rot.attn_in[i], rot.mlp_in[i], "exact"));
-      model.layers[i].mlp_skip_ops.push_back(dense_transition(rot.mlp_in[i], i + 1 < L ? rot.attn_in[i + 1] : rot.head, "exact"));
-    }
+    rot.attach_exact_transitions(model, "exact");
     const double exact_loss = fp_loss();
     model.detach("exact");
     double e = 0;
