@@ -123,7 +123,8 @@ void flatten(const YAML::Node& n, const std::string& path, std::map<std::string,
 // by the most specific sweep axis that holds it and tells the two apart
 // (`method.1.rtn.a_sym` under the axis `method.1.rtn.a_sym`, or under
 // `method` when the pipelines differ), else by its own path.
-std::set<std::string> differing_keys(const Loaded& a, const Loaded& b, const std::set<std::string>& axes) {
+std::set<std::string> differing_keys(const Loaded& a, const Loaded& b, const std::set<std::string>& axes,
+                                     const std::vector<std::string>& replicates) {
   std::map<std::string, std::string> fa, fb;
   flatten(a.config, "", fa);
   flatten(b.config, "", fb);
@@ -135,6 +136,8 @@ std::set<std::string> differing_keys(const Loaded& a, const Loaded& b, const std
   std::set<std::string> out;
   for (const auto& p : paths) {
     if (p == "seed") continue;
+    if (std::any_of(replicates.begin(), replicates.end(), [&](const std::string& r) { return p == r || p.rfind(r + ".", 0) == 0; }))
+      continue;
     std::string name = p;
     size_t best = 0;
     for (const auto& axis : axes)
@@ -282,6 +285,8 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
     if (!known_key(k)) throw UsageError("--rows: no run has '" + k + "' (axes: " + join(axes) + "; or a dotted config path)");
   for (const auto& [k, v] : spec.where)
     if (!known_key(k)) throw UsageError("--where: no run has '" + k + "' (axes: " + join(axes) + "; or a dotted config path)");
+  for (const auto& k : spec.replicates)
+    if (!known_key(k)) throw UsageError("--replicate: no run has '" + k + "' (axes: " + join(axes) + "; or a dotted config path)");
   for (const auto& m : cols)
     if (!metrics.count(m)) throw UsageError("--cols: no run has metric '" + m + "' (metrics: " + join(metrics) + ")");
   if (!spec.pivot.empty()) {
@@ -329,7 +334,7 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
     for (const Member& m : g.runs)
       for (const Member& first : g.runs)
         if (first.pivot_value == m.pivot_value) {
-          for (const auto& k : differing_keys(*first.run, *m.run, axes)) differing.insert(k);
+          for (const auto& k : differing_keys(*first.run, *m.run, axes, spec.replicates)) differing.insert(k);
           break;
         }
   for (const auto& k : differing)

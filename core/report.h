@@ -8,7 +8,7 @@
 // "quarot+gptq"; the empty pipeline as its precision, fp32/bf16/fp16). Failed
 // runs are left out and counted in a footnote. Only seeds are averaged: when
 // the runs of a cell differ in any other config key, the rows are split by
-// those keys (named in the footnote).
+// those keys (named in the footnote), unless they are named replicates.
 // --pivot KEY spreads KEY's values over the columns instead of the rows.
 #pragma once
 #include <cstddef>
@@ -32,6 +32,10 @@ struct ReportSpec {
   // that value. Headers: the value, or "value metric" with several metrics.
   std::string pivot;
   std::vector<std::pair<std::string, std::string>> where;   // keep runs whose key shows this value
+  // Config keys (dotted paths; a key covers what lies under it) whose values
+  // count as replicates, as seeds do: runs differing only in them and the seed
+  // share a cell (e.g. model.path over models trained from different seeds).
+  std::vector<std::string> replicates;
   ReportFormat format = ReportFormat::Markdown;
 };
 

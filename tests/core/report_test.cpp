@@ -292,3 +292,26 @@ TEST(Report, OnlySeedsAreAveraged) {
   EXPECT_TRUE(r.split_by.empty());
   EXPECT_EQ(r.text, "| method | ppl |\n| --- | ---: |\n| rtn | 6.100 ± 0.141 |\n");
 }
+
+TEST(Report, NamedReplicatesShareACellAsSeedsDo) {
+  // The default study over three testbeds: each seed's models live in their
+  // own folder, so model.path differs with the seed.
+  auto make = [](const std::string& hash, int64_t index, int seed, double ppl) {
+    RunRecord r = run(hash, index, 4, seed, {{"ppl", ppl}});
+    r.config = "model:\n  path: /testbed-seed" + std::to_string(seed) + "/aligned\nmethod:\n  - rtn: {w_bits: 4}\nseed: " +
+               std::to_string(seed) + "\n";
+    r.axes = {{"method", "rtn"}, {"seed", std::to_string(seed)}};
+    return r;
+  };
+  std::vector<RunRecord> runs = {make("r0", 0, 0, 2.5), make("r1", 1, 1, 4.5)};
+  Report split = make_report(runs, spec({"method"}, {"ppl"}));
+  EXPECT_EQ(split.split_by, (std::vector<std::string>{"model.path"}));
+  ReportSpec s = spec({"method"}, {"ppl"});
+  s.replicates = {"model"};   // a key covers what lies under it
+  Report r = make_report(runs, s);
+  EXPECT_TRUE(r.split_by.empty());
+  // mean 3.5, sample std sqrt(2)
+  EXPECT_EQ(r.text, "| method | ppl |\n| --- | ---: |\n| rtn | 3.500 ± 1.414 |\n");
+  s.replicates = {"modle.path"};
+  EXPECT_NE(usage_error_of([&] { make_report(runs, s); }).find("--replicate: no run has 'modle.path'"), std::string::npos);
+}

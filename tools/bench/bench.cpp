@@ -10,11 +10,13 @@
 //                       (AdvBench-sized refusal evaluation: every row generates all --new tokens)
 //   qlab_bench spinquant [--shape llama2-7b] [--batch 8] [--seqlen 2048] [--steps 3]
 //                        [--rotation float64|float32|tf32] [--quant 1]
-//                        [--method spinquant|respinquant|aaq]
+//                        [--method spinquant|respinquant|ostquant|aaq]
 //                        (one SpinQuant training step: R1 + per-layer R2 as weight ops,
 //                         W16A4KV4 fake quantizers, per-layer recomputation; with its breakdown;
-//                         respinquant: per-layer bases and exact transitions; aaq: the APC loss
-//                         against a full-precision teacher and a perturbed base, both resident)
+//                         respinquant: per-layer bases and exact transitions; ostquant: R1, R2 per
+//                         KV head and the smoothing scales (plugins/common/learned_transforms.h),
+//                         Riemannian Adam, KL to the same network with quantizers off; aaq: the APC
+//                         loss against a full-precision teacher and a perturbed base, both resident)
 //   qlab_bench transitions [--shape llama3-8b] [--rank 32] [--batch 1,16]
 //                        (W4A4KV4 forward with ReSpinQuant's rank-r online transitions vs without)
 #include <torch/torch.h>
@@ -39,6 +41,8 @@
 #include "core/quant/online.h"
 #include "core/quant/quantize_model.h"
 #include "core/quant/rotation.h"
+#include "plugins/common/learned.h"
+#include "plugins/common/learned_transforms.h"
 
 using namespace qlab;
 
@@ -56,6 +60,12 @@ ModelConfig shape(const std::string& name) {
   } else if (name == "llama3-8b") {
     c.vocab_size = 128256, c.hidden_size = 4096, c.intermediate_size = 14336, c.num_layers = 32;
     c.num_heads = 32, c.num_kv_heads = 8, c.rope.theta = 500000;
+  } else if (name == "tiny") {   // for checking a benchmark on the CPU
+    c.vocab_size = 256, c.hidden_size = 64, c.intermediate_size = 160, c.num_layers = 2;
+    c.num_heads = 4, c.num_kv_heads = 2;
+  } else if (name == "llama2-70b") {
+    c.vocab_size = 32000, c.hidden_size = 8192, c.intermediate_size = 28672, c.num_layers = 80;
+    c.num_heads = 64, c.num_kv_heads = 8;
   } else {
     throw std::runtime_error("unknown shape " + name);
   }
@@ -332,22 +342,32 @@ int bench_spinquant(const std::map<std::string, std::string>& a) {
 #endif
   const auto rdt = rot == "float64" ? torch::kFloat64 : torch::kFloat32;
   Model m = random_device_model(cfg, dev, torch::kBFloat16, false);
+  const std::string method = get(a, "method", "spinquant");
+  const bool ostquant = method == "ostquant";
   OnlineSpec spec;
   spec.down_hadamard = spec.qk_hadamard = true;
   {
     torch::NoGradGuard ng;
     fuse_norms(m, true);
-    attach_online_hadamard_weights(m, spec, "bench");
-    m.bake();
+    if (!ostquant) {   // OSTQuant attaches R4's weight side after its scales, as the pipeline does
+      attach_online_hadamard_weights(m, spec, "bench");
+      m.bake();
+    }
   }
   attach_online_hadamards(m, spec, "bench");
   auto o = torch::TensorOptions().device(dev).dtype(rdt);
   auto r1 = random_hadamard_matrix(cfg.hidden_size, 0).to(o).requires_grad_(true);
-  std::vector<torch::Tensor> r2, params = {r1};
+  std::vector<torch::Tensor> r2, params = {r1}, scales;
   for (int64_t i = 0; i < cfg.num_layers; ++i) r2.push_back(random_hadamard_matrix(cfg.head_dim, i + 1).to(o).requires_grad_(true));
   params.insert(params.end(), r2.begin(), r2.end());
-  const std::string method = get(a, "method", "spinquant");
-  if (method == "respinquant") {
+  if (ostquant) {
+    LearnedTransforms learned{Rotations(m, 0, false, true, nullptr, o), Scales(cfg, o)};
+    params = learned.rot.params();
+    scales = learned.scales.params();
+    for (auto& t : params) t.requires_grad_(true);
+    for (auto& t : scales) t.requires_grad_(true);
+    learned.attach(m, spec, "learn", /*live=*/true);
+  } else if (method == "respinquant") {
     // Per-layer bases, each its own tensor, and the exact transitions on the skips.
     ResidualBases b;
     for (int64_t i = 0; i < cfg.num_layers; ++i) {
@@ -364,7 +384,7 @@ int bench_spinquant(const std::map<std::string, std::string>& a) {
   } else {
     attach_residual_rotation(m, shared_basis(r1, m.layers.size()), "learn");
   }
-  attach_value_rotation(m, r2, "learn");
+  if (!ostquant) attach_value_rotation(m, r2, "learn");
   // AAQ's teachers: the full-precision model and a perturbed copy as the base, both frozen.
   std::unique_ptr<Model> teacher, base;
   if (method == "aaq") {
@@ -384,7 +404,9 @@ int bench_spinquant(const std::map<std::string, std::string>& a) {
   }
   for (auto& [name, lin] : m.all_linears()) lin->transform_dtype = rdt;
   m.checkpoint_layers = true;
-  CayleySGD opt(params, 1.5);
+  std::unique_ptr<StiefelOptimizer> opt;
+  if (ostquant) opt = std::make_unique<RiemannianAdam>(params, 1.5e-3, AdamOptions{}, scales, 1.0);
+  else opt = std::make_unique<CayleySGD>(params, 1.5);
   auto ids = torch::randint(cfg.vocab_size, {B, T}, torch::TensorOptions().dtype(torch::kLong).device(dev));
   // --teacher cached: the teachers' top-K targets (ApcTargets) computed once,
   // then both teachers freed, so that training holds only the targets.
@@ -407,7 +429,7 @@ int bench_spinquant(const std::map<std::string, std::string>& a) {
     }
     sync(dev);
     double t1 = now();
-    opt.zero_grad();
+    opt->zero_grad();
     auto logits = m.forward(ids);
     const int64_t V = logits.size(-1);
     torch::Tensor loss;
@@ -421,6 +443,14 @@ int bench_spinquant(const std::map<std::string, std::string>& a) {
         pt = base->forward(ids);
       }
       loss = apc_loss(logits, ft, pt, ApcOptions{}).loss;
+    } else if (ostquant) {
+      torch::Tensor fp;
+      {
+        torch::NoGradGuard ng;
+        QuantizersOff off(m);
+        fp = m.forward(ids);
+      }
+      loss = teacher_kl(logits, fp, 0);
     } else {
       loss = torch::nn::functional::cross_entropy(logits.narrow(1, 0, T - 1).reshape({-1, V}),
                                                   ids.narrow(1, 1, T - 1).reshape({-1}));
@@ -430,7 +460,7 @@ int bench_spinquant(const std::map<std::string, std::string>& a) {
     loss.backward();
     sync(dev);
     double t3 = now();
-    opt.step();
+    opt->step();
     sync(dev);
     double t4 = now();
     std::fprintf(stderr, "step %ld: loss %.4f, %.2f s\n", long(s), loss.item<double>(), t4 - t1);

@@ -39,7 +39,7 @@ std::vector<std::string> split_commas(const std::string& text) {
 
 int report_main(const std::vector<std::string>& args) {
   std::vector<std::string> files, wheres;
-  std::string rows, cols, pivot, format = "md";
+  std::string rows, cols, pivot, replicates, format = "md";
   po::options_description visible("usage: qlab report FILE... [options]");
   visible.add_options()
       ("help,h", "show this help")
@@ -47,6 +47,9 @@ int report_main(const std::vector<std::string>& args) {
       ("cols", po::value(&cols), "comma-separated metrics (default: every metric)")
       ("pivot", po::value(&pivot), "a key whose values become column groups, e.g. tags.precision (paper tables)")
       ("where", po::value(&wheres)->composing(), "key=value: keep only runs showing this value; repeatable")
+      ("replicate", po::value(&replicates),
+       "comma-separated config keys whose values count as replicates, as seeds do (e.g. model.path over "
+       "models trained from different seeds): runs differing only in them share a row")
       ("format", po::value(&format), "md, latex or csv (default md)")
       ("stale", "keep runs whose inputs have changed since they ran (named on stderr either way)");
   po::options_description all;
@@ -70,6 +73,7 @@ int report_main(const std::vector<std::string>& args) {
   spec.rows = split_commas(rows);
   spec.cols = split_commas(cols);
   spec.pivot = pivot;
+  spec.replicates = split_commas(replicates);
   spec.format = parse_report_format(format);
   for (const auto& w : wheres) {
     size_t eq = w.find('=');
