@@ -34,7 +34,11 @@ static torch::Tensor fused_attention(const torch::Tensor& q, torch::Tensor k, to
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& mask, bool fused) {
 #if QLAB_HAS_SDPA
-  if (fused) return fused_attention(q, k, v, mask);
+  // One query per row (a decode step) gains nothing from the fused kernels,
+  // and with a padding mask LibTorch falls back to its math kernel, which
+  // copies the whole cache to float32 in every layer; the grouped products
+  // below read the cache in place.
+  if (fused && q.size(2) > 1) return fused_attention(q, k, v, mask);
 #else
   (void)fused;
 #endif
@@ -75,6 +79,15 @@ std::pair<torch::Tensor, torch::Tensor> KVCache::append(size_t layer, const torc
   v[layer].narrow(2, len, T).copy_(v_new);
   lengths[layer] = need;
   return {k[layer].narrow(2, 0, need), v[layer].narrow(2, 0, need)};
+}
+
+void KVCache::keep_rows(const torch::Tensor& rows) {
+  for (size_t layer = 0; layer < k.size(); ++layer) {
+    if (!k[layer].defined()) continue;
+    auto on = rows.to(k[layer].device());
+    k[layer] = k[layer].index_select(0, on);
+    v[layer] = v[layer].index_select(0, on);
+  }
 }
 
 }  // namespace qlab

@@ -49,27 +49,47 @@ std::vector<std::vector<int64_t>> generate(Model& model, const std::vector<std::
   torch::Generator gen = at::detail::createCPUGenerator(o.seed);
   KVCache cache(T + o.max_new_tokens);
   std::vector<std::vector<int64_t>> out(B);
+  // The batch holds the rows still running (row_of: their prompt index) and
+  // some finished ones, fed padding. Once a quarter of it has finished it is
+  // compacted, so that short answers (a refusal) stop costing compute, while
+  // the cache is copied only O(log B) times.
+  std::vector<int64_t> row_of(B);
+  for (int64_t b = 0; b < B; ++b) row_of[b] = b;
   std::vector<bool> done(B, false);
   int64_t running = B;
   for (int64_t step = 0; step < o.max_new_tokens && running > 0; ++step) {
     auto hidden = model.hidden_states(ids, padded ? mask : torch::Tensor(), &cache);
-    auto next = next_tokens(model.head(hidden.select(1, -1)), o, gen);   // [B] int64 on the CPU
+    auto next = next_tokens(model.head(hidden.select(1, -1)), o, gen);   // [rows] int64 on the CPU
     auto next_a = next.accessor<int64_t, 1>();
-    for (int64_t b = 0; b < B; ++b) {
-      if (done[b]) {
-        next_a[b] = o.pad_id;   // a finished row is fed padding; its output is never read
+    const int64_t rows = next.size(0);
+    for (int64_t r = 0; r < rows; ++r) {
+      if (done[r]) {
+        next_a[r] = o.pad_id;   // a finished row is fed padding; its output is never read
         continue;
       }
-      out[b].push_back(next_a[b]);
-      if (std::find(o.stop_ids.begin(), o.stop_ids.end(), next_a[b]) != o.stop_ids.end()) {
-        done[b] = true;
+      out[row_of[r]].push_back(next_a[r]);
+      if (std::find(o.stop_ids.begin(), o.stop_ids.end(), next_a[r]) != o.stop_ids.end()) {
+        done[r] = true;
         --running;
       }
     }
     ids = next.unsqueeze(1);
     // Fed tokens, padding of finished rows included, count as real so that no
     // row's attention is ever empty.
-    if (padded) mask = torch::cat({mask, torch::ones({B, 1}, torch::kLong)}, 1);
+    if (padded) mask = torch::cat({mask, torch::ones({rows, 1}, torch::kLong)}, 1);
+    if (running > 0 && running <= rows * 3 / 4) {
+      std::vector<int64_t> keep;
+      for (int64_t r = 0; r < rows; ++r)
+        if (!done[r]) keep.push_back(r);
+      auto index = torch::tensor(keep, torch::kLong);
+      cache.keep_rows(index);
+      ids = ids.index_select(0, index);
+      if (padded) mask = mask.index_select(0, index);
+      std::vector<int64_t> kept_rows;
+      for (int64_t r : keep) kept_rows.push_back(row_of[r]);
+      row_of = std::move(kept_rows);
+      done.assign(keep.size(), false);
+    }
   }
   return out;
 }

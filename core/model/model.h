@@ -139,6 +139,8 @@ struct KVCache {
   // views of all keys/values held for that layer.
   std::pair<torch::Tensor, torch::Tensor> append(size_t layer, const torch::Tensor& k_new,
                                                  const torch::Tensor& v_new);
+  // Keeps only the batch rows `rows` (int64 indices, in that order) of every layer.
+  void keep_rows(const torch::Tensor& rows);
 };
 
 class Model {

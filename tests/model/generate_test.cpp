@@ -68,6 +68,31 @@ TEST(Generate, StopsAtStopIdsAndFinishedRowsStayFinished) {
   EXPECT_EQ(got[1], greedy_by_hand(m, prompts[1], 10, stop));
 }
 
+TEST(Generate, RowsThatFinishLeaveTheBatchAndTheRestGoOnUnchanged) {
+  // Eight ragged prompts, each stopped by the token its own free run makes
+  // at a different step, so that the batch is compacted several times while
+  // rows are still running (some of them after a compaction, some padded).
+  auto m = test::random_model(test::tiny_config("llama_gqa"), 17);
+  std::vector<Ids> prompts;
+  for (int64_t i = 0; i < 8; ++i) {
+    Ids p = {1};
+    for (int64_t j = 0; j <= i % 4; ++j) p.push_back(3 + 7 * i + j);
+    prompts.push_back(p);
+  }
+  Ids stop;
+  for (int64_t i = 0; i < 6; ++i) stop.push_back(greedy_by_hand(m, prompts[i], 12)[1 + i]);
+  auto o = greedy(12);
+  o.stop_ids = stop;
+  auto got = generate(m, prompts, o);
+  ASSERT_EQ(got.size(), prompts.size());
+  size_t stopped_early = 0;
+  for (size_t b = 0; b < prompts.size(); ++b) {
+    EXPECT_EQ(got[b], greedy_by_hand(m, prompts[b], 12, stop)) << "row " << b;
+    stopped_early += got[b].size() < 12;
+  }
+  EXPECT_GE(stopped_early, 4u);   // enough finished rows for the batch to shrink
+}
+
 TEST(Generate, SamplingIsReproducibleFromTheSeed) {
   auto m = test::random_model(test::tiny_config("llama_gqa"), 9);
   GenerateOptions o;

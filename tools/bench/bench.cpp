@@ -7,7 +7,10 @@
 //   qlab_bench pipeline [--shape llama2-7b] [--nsamples 128] [--seqlen 2048] [--layers N]
 //                       [--memory-fraction F]
 //   qlab_bench generate [--shape llama2-7b] [--prompts 520] [--prompt-len 40] [--new 512] [--batch 64]
-//                       (AdvBench-sized refusal evaluation: every row generates all --new tokens)
+//                       [--trace FILE [--trace-steps 16]]
+//                       (AdvBench-sized refusal evaluation: every row generates all --new tokens;
+//                        --trace: afterwards one batch of --trace-steps tokens under the profiler,
+//                        written as a Chrome trace that tools/bench/trace_summary.py tabulates)
 //   qlab_bench spinquant [--shape llama2-7b] [--batch 8] [--seqlen 2048] [--steps 3]
 //                        [--rotation float64|float32|tf32] [--quant 1]
 //                        [--method spinquant|respinquant|ostquant|aaq]
@@ -19,6 +22,7 @@
 //                         loss against a full-precision teacher and a perturbed base, both resident)
 //   qlab_bench transitions [--shape llama3-8b] [--rank 32] [--batch 1,16]
 //                        (W4A4KV4 forward with ReSpinQuant's rank-r online transitions vs without)
+#include <torch/csrc/autograd/profiler_kineto.h>
 #include <torch/torch.h>
 #if QLAB_BENCH_CUDA   // set by CMake when LibTorch has CUDA (Debian's is CPU-only)
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -29,6 +33,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -316,6 +321,29 @@ int bench_generate(const std::map<std::string, std::string>& a) {
   std::printf("| prompts | new tokens each | batch | seconds | generated tokens/s | peak GiB |\n|---|---|---|---|---|---|\n");
   std::printf("| %ld | %ld | %ld | %.1f | %.0f | %.1f |\n", long(n), long(o.max_new_tokens), long(batch), secs,
               double(generated) / secs, peak_gib(dev));
+  if (const std::string trace = get(a, "trace", ""); !trace.empty()) {
+    // Where a decode step's time goes: the kernels and the host ops between
+    // them, for one batch of a few steps (a whole run's trace would be huge).
+    namespace prof = torch::profiler::impl;
+    std::set<prof::ActivityType> activities = {prof::ActivityType::CPU};
+    if (dev.is_cuda()) activities.insert(prof::ActivityType::CUDA);
+    const prof::ProfilerConfig config(prof::ProfilerState::KINETO);
+    GenerateOptions traced = o;
+    traced.max_new_tokens = std::stoll(get(a, "trace-steps", "16"));
+    std::vector<std::vector<int64_t>> chunk(prompts.begin(), prompts.begin() + std::min(n, batch));
+    torch::autograd::profiler::prepareProfiler(config, activities);
+    torch::autograd::profiler::enableProfiler(config, activities);
+    generate(m, chunk, traced);
+    sync(dev);
+    try {
+      torch::autograd::profiler::disableProfiler()->save(trace);
+    } catch (const c10::Error& e) {   // Debian's CPU LibTorch is built without Kineto
+      std::fprintf(stderr, "--trace: %s\n", e.what_without_backtrace());
+      return 2;
+    }
+    std::fprintf(stderr, "trace of %ld steps at batch %ld written to %s\n", long(traced.max_new_tokens),
+                 long(chunk.size()), trace.c_str());
+  }
   return 0;
 }
 

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Tabulates a Chrome trace written by `qlab_bench generate --trace`: the
+time the GPU was busy against the traced wall time, and the kernels (or, on
+the CPU, the operators) that took it, most expensive first.
+
+    tools/bench/trace_summary.py TRACE.json [--top 25]
+"""
+import argparse
+import collections
+import json
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("trace")
+    ap.add_argument("--top", type=int, default=25)
+    args = ap.parse_args()
+    with open(args.trace) as f:
+        events = [e for e in json.load(f)["traceEvents"] if e.get("ph") == "X"]
+    kernels = [e for e in events if e.get("cat") == "kernel"]
+    ops = [e for e in events if e.get("cat") == "cpu_op"]
+    timed = kernels or ops
+    if not timed:
+        raise SystemExit(f"{args.trace}: no kernel or cpu_op events")
+    start = min(e["ts"] for e in events)
+    wall = max(e["ts"] + e["dur"] for e in events) - start
+    by_name = collections.defaultdict(lambda: [0, 0.0])
+    for e in timed:
+        by_name[e["name"]][0] += 1
+        by_name[e["name"]][1] += e["dur"]
+    busy = sum(e["dur"] for e in timed)
+    kind = "kernels" if kernels else "CPU operators"
+    print(f"traced {wall / 1e3:.1f} ms; {kind} {busy / 1e3:.1f} ms ({busy / wall:.0%} of it), "
+          f"{len(timed)} of them; {len(ops)} CPU operators launched")
+    print(f"\n| {kind[:-1]} | calls | ms | share |\n|---|---:|---:|---:|")
+    for name, (calls, dur) in sorted(by_name.items(), key=lambda kv: -kv[1][1])[: args.top]:
+        print(f"| {name[:90]} | {calls} | {dur / 1e3:.2f} | {dur / busy:.1%} |")
+    if kernels:
+        host = collections.defaultdict(lambda: [0, 0.0])
+        for e in ops:
+            host[e["name"]][0] += 1
+            host[e["name"]][1] += e["dur"]
+        print("\n| CPU operator (inclusive) | calls | ms |\n|---|---:|---:|")
+        for name, (calls, dur) in sorted(host.items(), key=lambda kv: -kv[1][1])[: args.top]:
+            print(f"| {name[:90]} | {calls} | {dur / 1e3:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
