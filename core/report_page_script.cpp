@@ -69,6 +69,7 @@ const char* const kReportPlotScript = R"JS(
 
   function config(plot) {
     var x = {type: 'linear', title: {display: true, text: plot.x_label}};
+    if (plot.kind === 'curve') x.ticks = {precision: 0};   // whole steps
     if (plot.kind === 'category') {
       x.min = -0.5;
       x.max = plot.categories.length - 0.5;

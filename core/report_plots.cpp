@@ -99,6 +99,17 @@ class Plot {
   size_t marks_ = 0;
 };
 
+// Whether every run with one value of `key` shows one value of `other`.
+bool determined_by(const std::vector<const RunRecord*>& runs, const std::string& key, const std::string& other) {
+  if (key.empty()) return false;
+  std::map<std::string, std::string> seen;
+  for (const RunRecord* r : runs) {
+    auto [it, fresh] = seen.emplace(shown_row_value(*r, key), shown_row_value(*r, other));
+    if (!fresh && it->second != shown_row_value(*r, other)) return false;
+  }
+  return true;
+}
+
 // `metric_name` per category (the run's value of `key`; its series without one).
 json category_plot(const std::vector<const RunRecord*>& runs, const SeriesOf& series, const std::string& key,
                    const std::string& metric_name) {
@@ -243,10 +254,14 @@ json choose_plots(const std::vector<const RunRecord*>& runs, const ReportSpec& s
         return !row_value(*r, "tags.precision").empty();
       }))
     x_key = "tags.precision";
-  // Series: the row keys (the table's grouping); across precisions, all but the x key.
+  // Series: the row keys (the table's grouping); across precisions, all but
+  // those that only rename the precision (a zip partner of it, one value per
+  // precision and back, would give each precision a series of its own, with
+  // nothing to join).
   const SeriesOf series{spec.rows.empty() ? default_rows(runs) : spec.rows};
-  SeriesOf across = series;
-  across.keys.erase(std::remove(across.keys.begin(), across.keys.end(), x_key), across.keys.end());
+  SeriesOf across;
+  for (const auto& k : series.keys)
+    if (k != x_key && !(determined_by(runs, x_key, k) && determined_by(runs, k, x_key))) across.keys.push_back(k);
 
   std::vector<json> plots;
   std::vector<std::string> ppl;

@@ -16,7 +16,8 @@
 //
 // Marks are coloured by series: the values of the table's row keys (--rows,
 // default every sweep axis but the seed), so a series is a row of the table;
-// across precisions, all but the x key (`method` in the default study).
+// across precisions, all but the x key and the keys that only rename it
+// (`method` in the default study; not a zip partner of the precision).
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>

@@ -142,6 +142,19 @@ TEST(ReportPlots, EveryRunIsAPointWithMeansPerSeriesAndPrecision) {
   EXPECT_FALSE(plain[0]["connect"].get<bool>());
 }
 
+TEST(ReportPlots, AxesZippedWithThePrecisionDoNotSplitTheSeries) {
+  std::vector<RunRecord> runs;
+  for (int i = 0; i < 4; ++i) {
+    runs.push_back(run(std::to_string(i), i, i % 2 ? "rtn" : "none", i < 2 ? "W8" : "W4", 0, {{"wiki.ppl", 1.5 + i}}));
+    runs.back().axes["calib.size"] = i < 2 ? "128" : "64";   // zipped with the precision
+  }
+  json plots = choose_plots(pointers(runs), {}, {});
+  std::vector<std::string> labels;
+  for (const auto& s : plots[0]["series"]) labels.push_back(s["label"]);
+  EXPECT_EQ(labels, (std::vector<std::string>{"fp32", "rtn"}));
+  EXPECT_EQ(plots[0]["series"][1]["means"].size(), 2u);
+}
+
 TEST(ReportPlots, RequestsAddScattersAndCategoryPlots) {
   std::vector<RunRecord> runs = {run("a", 0, "none", "W16", 0, {{"x.ppl", 5.0}, {"y.score", 1.0}}),
                                  run("b", 1, "rtn", "W4", 0, {{"x.ppl", 7.0}, {"y.score", 2.0}})};
