@@ -150,11 +150,6 @@ bool same_value(const std::string& a, const std::string& b) {
   return a == b || (parse_double(a, x) && parse_double(b, y) && x == y);
 }
 
-std::string join(const std::set<std::string>& items) {
-  std::string s;
-  for (const auto& i : items) s += (s.empty() ? "" : ", ") + i;
-  return s.empty() ? "(none)" : s;
-}
 
 bool is_integral(double x) { return std::isfinite(x) && std::fabs(x) < 1e15 && std::floor(x) == x; }
 
@@ -168,7 +163,7 @@ Loaded load(const RunRecord& r) {
 }
 
 UsageError no_key_error(const std::string& flag, const std::string& key, const std::set<std::string>& axes) {
-  return UsageError(flag + ": no run has '" + key + "' (axes: " + join(axes) + "; or a dotted config path)");
+  return UsageError(flag + ": no run has '" + key + "' (axes: " + name_list(axes) + "; or a dotted config path)");
 }
 
 std::set<std::string> axes_of(const std::vector<const RunRecord*>& runs) {
@@ -265,6 +260,12 @@ Summary summarize(const std::vector<double>& xs) {
   return c;
 }
 
+std::string name_list(const std::set<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s.empty() ? "(none)" : s;
+}
+
 std::string html_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
@@ -323,7 +324,7 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
   if (cols.empty()) cols.assign(metrics.begin(), metrics.end());
   for (const auto& k : rows) require_key(selected.all, "--rows", k);
   for (const auto& m : cols)
-    if (!metrics.count(m)) throw UsageError("--cols: no run has metric '" + m + "' (metrics: " + join(metrics) + ")");
+    if (!metrics.count(m)) throw UsageError("--cols: no run has metric '" + m + "' (metrics: " + name_list(metrics) + ")");
   if (!spec.pivot.empty()) {
     require_key(selected.all, "--pivot", spec.pivot);
     rows.erase(std::remove(rows.begin(), rows.end(), spec.pivot), rows.end());

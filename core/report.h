@@ -13,6 +13,7 @@
 // The HTML page around an Html table, with its plots, is core/report_html.h.
 #pragma once
 #include <cstddef>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -84,6 +85,9 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec);
 // Number shown in tables: four significant digits, no exponent (5.472, 123.5, 0.8000).
 std::string format_number(double value, int decimals);
 int display_decimals(double value);
+
+// Names for a message: "a, b, c", or "(none)".
+std::string name_list(const std::set<std::string>& names);
 
 // Text for HTML: &, <, >, " and ' as entities.
 std::string html_escape(const std::string& text);

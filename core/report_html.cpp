@@ -11,15 +11,6 @@
 namespace qlab {
 namespace {
 
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string s;
-  for (const auto& i : items) s += (s.empty() ? "" : sep) + i;
-  return s;
-}
-
-std::string joined(const std::set<std::string>& items) {
-  return join(std::vector<std::string>(items.begin(), items.end()), ", ");
-}
 
 // JSON inside <script>: no "<" at all, so neither "</script>" nor "<!--" can
 // end or confuse the element ("<" occurs only in strings, where \u003c is the
@@ -65,7 +56,8 @@ std::string read_chart_js(const std::string& path) {
 std::string html_report(const std::vector<RunRecord>& runs, const ReportSpec& spec,
                         const std::vector<PlotRequest>& requests, const std::vector<std::string>& sources,
                         const std::string& chart_js) {
-  const std::string from = join(sources, ", ");
+  std::string from;
+  for (const auto& f : sources) from += (from.empty() ? "" : ", ") + f;
   const ReportRuns selected = select_runs(runs, spec.where);
   if (selected.all.empty()) throw UsageError(from + ": no runs, nothing to report");
   if (selected.complete.empty()) {
@@ -88,7 +80,7 @@ std::string html_report(const std::vector<RunRecord>& runs, const ReportSpec& sp
     if (first_start.empty() || r->start_time < first_start) first_start = r->start_time;
     if (r->end_time > last_end) last_end = r->end_time;
   }
-  const std::string title = joined(studies);
+  const std::string title = name_list(studies);
 
   std::string page = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>qlab report: " +
                      html_escape(title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n";
@@ -101,9 +93,9 @@ std::string html_report(const std::vector<RunRecord>& runs, const ReportSpec& sp
   about("runs", std::to_string(selected.complete.size()) + " complete" +
                     (selected.failed_excluded ? ", " + std::to_string(selected.failed_excluded) + " failed (left out)" : ""));
   about("date", first_start + " to " + last_end);
-  about("machine", joined(machines));
-  about("qlab version", joined(versions));
-  about("commit", joined(commits));
+  about("machine", name_list(machines));
+  about("qlab version", name_list(versions));
+  about("commit", name_list(commits));
   about("results", from);
   page += "</dl>\n<h2>Table</h2>\n<div class=\"table-box\">\n" + table.text + "</div>\n";
   page += "<h2>Plots</h2>\n<p class=\"footnote\">Every point is one run (seeds apart); a dash is the mean of a "

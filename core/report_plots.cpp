@@ -15,12 +15,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::string join(const std::set<std::string>& items) {
-  std::string s;
-  for (const auto& i : items) s += (s.empty() ? "" : ", ") + i;
-  return s.empty() ? "(none)" : s;
-}
-
 // A run as its tooltip names it.
 std::string run_name(const RunRecord& r) { return "seed " + std::to_string(r.seed) + ", run " + r.hash.substr(0, 8); }
 
@@ -237,12 +231,12 @@ json choose_plots(const std::vector<const RunRecord*>& runs, const ReportSpec& s
   for (const RunRecord* r : runs)
     for (const auto& [k, v] : r->output.metrics) metrics.insert(k);
   for (const auto& req : requests) {
-    if (!metrics.count(req.y)) throw UsageError("--plot: no run has metric '" + req.y + "' (metrics: " + join(metrics) + ")");
+    if (!metrics.count(req.y)) throw UsageError("--plot: no run has metric '" + req.y + "' (metrics: " + name_list(metrics) + ")");
     if (!metrics.count(req.x)) {
       try {
         require_key(runs, "--plot", req.x);
       } catch (const UsageError&) {
-        throw UsageError("--plot: no run has metric or key '" + req.x + "' (metrics: " + join(metrics) + ")");
+        throw UsageError("--plot: no run has metric or key '" + req.x + "' (metrics: " + name_list(metrics) + ")");
       }
     }
     if (!req.color.empty()) require_key(runs, "--plot", req.color);
