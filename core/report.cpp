@@ -153,31 +153,33 @@ bool same_value(const std::string& a, const std::string& b) {
   return a == b || (parse_double(a, x) && parse_double(b, y) && x == y);
 }
 
-std::string join(const std::set<std::string>& items) {
-  std::string s;
-  for (const auto& i : items) s += (s.empty() ? "" : ", ") + i;
-  return s.empty() ? "(none)" : s;
-}
-
-struct Cell {
-  size_t n = 0;
-  double mean = 0, std = 0;   // sample std (n - 1), 0 when n == 1
-};
 
 bool is_integral(double x) { return std::isfinite(x) && std::fabs(x) < 1e15 && std::floor(x) == x; }
 
-Cell aggregate(const std::vector<double>& xs) {
-  Cell c;
-  c.n = xs.size();
-  if (c.n == 0) return c;
-  for (double x : xs) c.mean += x;
-  c.mean /= c.n;
-  if (c.n > 1) {
-    double ss = 0;
-    for (double x : xs) ss += (x - c.mean) * (x - c.mean);
-    c.std = std::sqrt(ss / (c.n - 1));
+Loaded load(const RunRecord& r) {
+  Loaded l{&r, YAML::Node()};
+  try {
+    l.config = YAML::Load(r.config);
+  } catch (const YAML::Exception&) {   // a record without a parsable config shows "" for config keys
   }
-  return c;
+  return l;
+}
+
+UsageError no_key_error(const std::string& flag, const std::string& key, const std::set<std::string>& axes) {
+  return UsageError(flag + ": no run has '" + key + "' (axes: " + name_list(axes) + "; or a dotted config path)");
+}
+
+std::set<std::string> axes_of(const std::vector<const RunRecord*>& runs) {
+  std::set<std::string> axes;
+  for (const RunRecord* r : runs)
+    for (const auto& [k, v] : r->axes) axes.insert(k);
+  return axes;
+}
+
+bool keep(const Loaded& l, const std::vector<std::pair<std::string, std::string>>& where) {
+  return std::all_of(where.begin(), where.end(), [&](const auto& w) {
+    return same_value(value_of(l, w.first), w.second) || same_value(shown_value(l, w.first), w.second);
+  });
 }
 
 std::string shortest(double v) {   // round-trips exactly, for CSV
@@ -212,7 +214,7 @@ std::string csv_field(const std::string& s) {
 
 // An integer metric (every run's value whole: windows, tokens, n) prints
 // whole numbers without decimals (6, not 6.000).
-std::string cell_text(const Cell& c, bool integer_metric, ReportFormat f) {
+std::string cell_text(const Summary& c, bool integer_metric, ReportFormat f) {
   if (c.n == 0) return f == ReportFormat::Latex ? "---" : kMissingText;
   int d = display_decimals(c.mean);
   std::string mean = format_number(c.mean, integer_metric && is_integral(c.mean) ? 0 : d);
@@ -227,7 +229,8 @@ ReportFormat parse_report_format(const std::string& text) {
   if (text == "md") return ReportFormat::Markdown;
   if (text == "latex") return ReportFormat::Latex;
   if (text == "csv") return ReportFormat::Csv;
-  throw UsageError("--format: expected md, latex or csv, got '" + text + "'");
+  if (text == "html") return ReportFormat::Html;
+  throw UsageError("--format: expected md, latex, csv or html, got '" + text + "'");
 }
 
 int display_decimals(double value) {
@@ -242,62 +245,99 @@ std::string format_number(double value, int decimals) {
   return buf;
 }
 
-std::string row_value(const RunRecord& run, const std::string& key) {
-  YAML::Node config;
-  try {
-    config = YAML::Load(run.config);
-  } catch (const YAML::Exception&) {
+std::string row_value(const RunRecord& run, const std::string& key) { return value_of(load(run), key); }
+
+std::string shown_row_value(const RunRecord& run, const std::string& key) { return shown_value(load(run), key); }
+
+Summary summarize(const std::vector<double>& xs) {
+  Summary c;
+  c.n = xs.size();
+  if (c.n == 0) return c;
+  for (double x : xs) c.mean += x;
+  c.mean /= c.n;
+  if (c.n > 1) {
+    double ss = 0;
+    for (double x : xs) ss += (x - c.mean) * (x - c.mean);
+    c.std = std::sqrt(ss / (c.n - 1));
   }
-  return value_of(Loaded{&run, config}, key);
+  return c;
 }
 
-Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
-  // One record per hash; a complete one wins over a failed one.
+std::string name_list(const std::set<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s.empty() ? "(none)" : s;
+}
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+ReportRuns select_runs(const std::vector<RunRecord>& runs,
+                       const std::vector<std::pair<std::string, std::string>>& where) {
   std::map<std::string, const RunRecord*> by_hash;
   for (const auto& r : runs) {
     auto [it, added] = by_hash.emplace(r.hash, &r);
     if (!added && r.status == "complete") it->second = &r;
   }
-  std::vector<Loaded> all;
-  for (const auto& [hash, r] : by_hash) {
-    Loaded l{r, YAML::Node()};
-    try {
-      l.config = YAML::Load(r->config);
-    } catch (const YAML::Exception&) {   // a record without a parsable config shows "" for config keys
-    }
-    all.push_back(l);
+  ReportRuns out;
+  for (const auto& [hash, r] : by_hash) out.all.push_back(r);
+  for (const auto& [k, v] : where) require_key(out.all, "--where", k);
+  for (const RunRecord* r : out.all) {
+    if (!keep(load(*r), where)) continue;
+    if (r->status != "complete") ++out.failed_excluded;
+    else out.complete.push_back(r);
   }
+  return out;
+}
 
-  std::set<std::string> axes, metrics;
-  for (const auto& l : all) {
-    for (const auto& [k, v] : l.run->axes) axes.insert(k);
+std::vector<std::string> default_rows(const std::vector<const RunRecord*>& runs) {
+  std::vector<std::string> rows;
+  for (const auto& a : axes_of(runs))
+    if (a != "seed" && a != "seeds") rows.push_back(a);
+  return rows;
+}
+
+void require_key(const std::vector<const RunRecord*>& runs, const std::string& flag, const std::string& key) {
+  if (std::none_of(runs.begin(), runs.end(), [&](const RunRecord* r) { return !row_value(*r, key).empty(); }))
+    throw no_key_error(flag, key, axes_of(runs));
+}
+
+Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
+  const ReportRuns selected = select_runs(runs, spec.where);
+  std::vector<Loaded> all;
+  for (const RunRecord* r : selected.all) all.push_back(load(*r));
+
+  std::set<std::string> metrics;
+  for (const auto& l : all)
     for (const auto& [k, v] : l.run->output.metrics) metrics.insert(k);
-  }
-  auto known_key = [&](const std::string& key) {
-    return std::any_of(all.begin(), all.end(), [&](const Loaded& l) { return !value_of(l, key).empty(); });
-  };
-  std::vector<std::string> rows = spec.rows, cols = spec.cols;
-  if (rows.empty())
-    for (const auto& a : axes)
-      if (a != "seed" && a != "seeds") rows.push_back(a);
+  const std::set<std::string> axes = axes_of(selected.all);
+  std::vector<std::string> rows = spec.rows.empty() ? default_rows(selected.all) : spec.rows, cols = spec.cols;
   if (cols.empty()) cols.assign(metrics.begin(), metrics.end());
-  for (const auto& k : rows)
-    if (!known_key(k)) throw UsageError("--rows: no run has '" + k + "' (axes: " + join(axes) + "; or a dotted config path)");
-  for (const auto& [k, v] : spec.where)
-    if (!known_key(k)) throw UsageError("--where: no run has '" + k + "' (axes: " + join(axes) + "; or a dotted config path)");
-  for (const auto& k : spec.replicates)
-    if (!known_key(k)) throw UsageError("--replicate: no run has '" + k + "' (axes: " + join(axes) + "; or a dotted config path)");
+  for (const auto& k : rows) require_key(selected.all, "--rows", k);
+  for (const auto& k : spec.replicates) require_key(selected.all, "--replicate", k);
   for (const auto& m : cols)
-    if (!metrics.count(m)) throw UsageError("--cols: no run has metric '" + m + "' (metrics: " + join(metrics) + ")");
+    if (!metrics.count(m)) throw UsageError("--cols: no run has metric '" + m + "' (metrics: " + name_list(metrics) + ")");
   if (!spec.pivot.empty()) {
-    if (!known_key(spec.pivot))
-      throw UsageError("--pivot: no run has '" + spec.pivot + "' (axes: " + join(axes) + "; or a dotted config path)");
+    require_key(selected.all, "--pivot", spec.pivot);
     rows.erase(std::remove(rows.begin(), rows.end(), spec.pivot), rows.end());
   }
 
-  // Filter, then group the complete runs by their row values. Rows keep the
-  // study's order: each group sorts by the smallest run index it holds.
+  // Group the complete runs by their row values. Rows keep the study's
+  // order: each group sorts by the smallest run index it holds.
   Report report;
+  report.failed_excluded = selected.failed_excluded;
   struct Member {
     const Loaded* run;
     std::string pivot_value;   // "" without --pivot
@@ -307,14 +347,9 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
     std::vector<Member> runs;
   };
   std::vector<const Loaded*> kept;
-  for (const auto& l : all) {
-    bool keep = std::all_of(spec.where.begin(), spec.where.end(), [&](const auto& w) {
-      return same_value(value_of(l, w.first), w.second) || same_value(shown_value(l, w.first), w.second);
-    });
-    if (!keep) continue;
-    if (l.run->status != "complete") ++report.failed_excluded;
-    else kept.push_back(&l);
-  }
+  for (const auto& l : all)
+    if (std::find(selected.complete.begin(), selected.complete.end(), l.run) != selected.complete.end())
+      kept.push_back(&l);
   std::map<std::vector<std::string>, Group> groups;
   auto group_runs = [&] {
     groups.clear();
@@ -393,7 +428,7 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
         auto it = m.run->run->output.metrics.find(col.metric);
         if (it != m.run->run->output.metrics.end()) xs.push_back(it->second);
       }
-      Cell c = aggregate(xs);
+      Summary c = summarize(xs);
       if (f == ReportFormat::Csv) {
         line.push_back(c.n ? shortest(c.mean) : "");
         line.push_back(c.n > 1 ? shortest(c.std) : "");
@@ -434,6 +469,20 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec) {
     out += "\n";
     for (const auto& line : body) emit(line);
     if (!footnote.empty()) out += "\n" + footnote + ".\n";
+  } else if (f == ReportFormat::Html) {
+    auto emit = [&](const std::vector<std::string>& line, const char* cell) {
+      out += "<tr>";
+      for (size_t i = 0; i < line.size(); ++i)
+        out += std::string("<") + cell + (i < rows.size() ? "" : " class=\"num\"") + ">" + html_escape(line[i]) +
+               "</" + cell + ">";
+      out += "</tr>\n";
+    };
+    out += "<table>\n<thead>";
+    emit(header, "th");
+    out += "</thead>\n<tbody>\n";
+    for (const auto& line : body) emit(line, "td");
+    out += "</tbody>\n</table>\n";
+    if (!footnote.empty()) out += "<p class=\"footnote\">" + html_escape(footnote) + ".</p>\n";
   } else {
     out += "\\begin{tabular}{" + std::string(rows.size(), 'l') + std::string(columns.size(), 'r') + "}\n\\toprule\n";
     auto emit = [&](const std::vector<std::string>& line, bool escape) {

@@ -10,8 +10,10 @@
 // the runs of a cell differ in any other config key, the rows are split by
 // those keys (named in the footnote), unless they are named replicates.
 // --pivot KEY spreads KEY's values over the columns instead of the rows.
+// The HTML page around an Html table, with its plots, is core/report_html.h.
 #pragma once
 #include <cstddef>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,8 +22,8 @@
 
 namespace qlab {
 
-enum class ReportFormat { Markdown, Latex, Csv };
-ReportFormat parse_report_format(const std::string& text);   // "md", "latex", "csv"; else UsageError
+enum class ReportFormat { Markdown, Latex, Csv, Html };
+ReportFormat parse_report_format(const std::string& text);   // "md", "latex", "csv", "html"; else UsageError
 
 struct ReportSpec {
   std::vector<std::string> rows;    // empty: every sweep axis of the runs
@@ -41,6 +43,34 @@ struct ReportSpec {
 
 // The value a run shows for a row key, or "" when it has none.
 std::string row_value(const RunRecord& run, const std::string& key);
+// The same as a table shows it: the empty pipeline named by its precision
+// (`method` "none" as fp32, bf16 or fp16).
+std::string shown_row_value(const RunRecord& run, const std::string& key);
+
+// The runs a report covers: one record per hash (a shard read twice counts
+// once; a complete record wins over a failed one), then those matching every
+// --where pair (numbers compared by value). Throws UsageError "--where: ..."
+// for a key no run has.
+struct ReportRuns {
+  std::vector<const RunRecord*> all;        // one per hash, in hash order, before --where
+  std::vector<const RunRecord*> complete;   // matching --where and complete
+  size_t failed_excluded = 0;               // matching --where and failed
+};
+ReportRuns select_runs(const std::vector<RunRecord>& runs,
+                       const std::vector<std::pair<std::string, std::string>>& where);
+
+// The default row keys: every sweep axis of the runs but the seed.
+std::vector<std::string> default_rows(const std::vector<const RunRecord*>& runs);
+// Throws UsageError "FLAG: no run has 'KEY' (axes: ...; or a dotted config
+// path)" unless some run shows a value for KEY.
+void require_key(const std::vector<const RunRecord*>& runs, const std::string& flag, const std::string& key);
+
+// Mean and sample standard deviation (n - 1; 0 when n == 1) of one cell.
+struct Summary {
+  size_t n = 0;
+  double mean = 0, std = 0;
+};
+Summary summarize(const std::vector<double>& xs);
 
 struct Report {
   std::string text;            // the table; md and latex end with the footnote
@@ -48,7 +78,7 @@ struct Report {
   // Keys added to the rows because runs sharing a cell differed in them (not
   // only in the seed); named in the footnote.
   std::vector<std::string> split_by;
-  std::string footnote;        // both of the above in words ("" when neither); under md and latex tables
+  std::string footnote;        // both of the above in words ("" when neither); under md, latex and html tables
 };
 
 // Builds the table. Runs with the same hash (a shard read twice) count once.
@@ -59,5 +89,11 @@ Report make_report(const std::vector<RunRecord>& runs, const ReportSpec& spec);
 // Number shown in tables: four significant digits, no exponent (5.472, 123.5, 0.8000).
 std::string format_number(double value, int decimals);
 int display_decimals(double value);
+
+// Names for a message: "a, b, c", or "(none)".
+std::string name_list(const std::set<std::string>& names);
+
+// Text for HTML: &, <, >, " and ' as entities.
+std::string html_escape(const std::string& text);
 
 }  // namespace qlab

@@ -13,6 +13,8 @@ packages=(
   libpcre2-dev                                # tokenizer pre-tokenizer regexes
   libcld2-dev libexttextcat-dev libexttextcat-data   # language identification (N-Mix)
   python3-h5py python3-pandas                 # only for the test that reads results from Python
+  libjs-chart.js                              # plots of `qlab report --format html`, inlined into the page
+  chromium                                    # only for the test that opens that page in a browser
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -3,8 +3,10 @@
 #   tools/quickstart.sh            builds the testbed (a generated corpus, a base
 #                                  model and an aligned one trained from it, cached
 #                                  in results/testbed), runs the default study
-#                                  experiments/quickstart.yaml, prints its table;
-#                                  needs nothing but the repository
+#                                  experiments/quickstart.yaml, prints its table
+#                                  and writes its HTML report (table and plots)
+#                                  to results/quickstart.html; needs nothing but
+#                                  the repository
 #   tools/quickstart.sh --stories  the second example: the real tiny stories260K
 #                                  from ../shared/data (QLAB_SHARED_DATA), perplexity only
 set -euo pipefail
@@ -20,5 +22,7 @@ if [[ "${1:-}" == --stories ]]; then
 fi
 build/qlab testbed --out results/testbed
 build/qlab run experiments/quickstart.yaml
-build/qlab report results/quickstart.h5 --rows method,tags.precision \
-  --cols perplexity.ppl,harmful.refusal_rate,benign.refusal_rate,nmix_es.line_pass_rate,nmix_ru.line_pass_rate
+columns=(--rows method,tags.precision
+  --cols perplexity.ppl,harmful.refusal_rate,benign.refusal_rate,nmix_es.line_pass_rate,nmix_ru.line_pass_rate)
+build/qlab report results/quickstart.h5 "${columns[@]}"
+build/qlab report results/quickstart.h5 "${columns[@]}" --format html --out results/quickstart.html

@@ -164,7 +164,8 @@ TEST(Report, UnknownKeysAreUsageErrors) {
   ReportSpec s = spec({"seed"}, {"ppl"});
   s.where = {{"bits", "4"}};
   EXPECT_EQ(usage_error_of([&] { make_report(runs, s); }).rfind("--where: no run has 'bits'", 0), 0u);
-  EXPECT_THROW(parse_report_format("html"), UsageError);
+  EXPECT_THROW(parse_report_format("pdf"), UsageError);
+  EXPECT_EQ(parse_report_format("html"), ReportFormat::Html);
   EXPECT_EQ(parse_report_format("latex"), ReportFormat::Latex);
 }
 

@@ -1,11 +1,14 @@
 // `qlab report FILE... --rows KEYS --cols METRICS`: tables from results files
-// (several shards read as one study), in Markdown, LaTeX or CSV.
+// (several shards read as one study), in Markdown, LaTeX or CSV, or a
+// self-contained HTML page with the table and plots (core/report_html.h).
 #include <boost/program_options.hpp>
 #include <iostream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/fingerprint.h"
 #include "core/report.h"
+#include "core/report_html.h"
 #include "core/store.h"
 #include "tools/qlab/command.h"
 
@@ -23,6 +26,11 @@ table). Columns are metric names (perplexity.ppl). A missing metric shows as
 —, failed runs are left out and counted under the table. Runs made from inputs
 (checkpoint or data files) that have changed on disk since are stale: they are
 left out and named on stderr (--stale keeps them).
+
+--format html writes one self-contained page (it opens offline): the table and
+plots chosen from the metrics present (perplexity per method across precisions,
+safety against perplexity, training curves, N-Mix and pass rates per
+language), every run its own point; --plot adds one (docs/report.md).
 )";
 
 std::vector<std::string> split_commas(const std::string& text) {
@@ -38,8 +46,8 @@ std::vector<std::string> split_commas(const std::string& text) {
 }
 
 int report_main(const std::vector<std::string>& args) {
-  std::vector<std::string> files, wheres;
-  std::string rows, cols, pivot, replicates, format = "md";
+  std::vector<std::string> files, wheres, plots;
+  std::string rows, cols, pivot, replicates, format = "md", out;
   po::options_description visible("usage: qlab report FILE... [options]");
   visible.add_options()
       ("help,h", "show this help")
@@ -50,7 +58,10 @@ int report_main(const std::vector<std::string>& args) {
       ("replicate", po::value(&replicates),
        "comma-separated config keys whose values count as replicates, as seeds do (e.g. model.path over "
        "models trained from different seeds): runs differing only in them share a row")
-      ("format", po::value(&format), "md, latex or csv (default md)")
+      ("format", po::value(&format), "md, latex, csv or html (default md)")
+      ("out", po::value(&out), "write to this file (whole or not at all) instead of stdout")
+      ("plot", po::value(&plots)->composing(),
+       "html: x=METRIC|KEY,y=METRIC[,color=KEY]: one more plot; repeatable")
       ("stale", "keep runs whose inputs have changed since they ran (named on stderr either way)");
   po::options_description all;
   all.add(visible).add_options()("files", po::value(&files));
@@ -75,6 +86,11 @@ int report_main(const std::vector<std::string>& args) {
   spec.pivot = pivot;
   spec.replicates = split_commas(replicates);
   spec.format = parse_report_format(format);
+  std::vector<PlotRequest> requests;
+  for (const auto& p : plots) requests.push_back(parse_plot_request(p));
+  if (!requests.empty() && spec.format != ReportFormat::Html) throw UsageError("--plot: only with --format html");
+  // Read before the results, so a missing library fails at once.
+  const std::string chart_js = spec.format == ReportFormat::Html ? read_chart_js() : "";
   for (const auto& w : wheres) {
     size_t eq = w.find('=');
     if (eq == std::string::npos || eq == 0) throw UsageError("--where: expected key=value, got '" + w + "'");
@@ -90,15 +106,26 @@ int report_main(const std::vector<std::string>& args) {
                   << (keep_stale ? "" : "; left out") << "\n";
       if (changed.empty() || keep_stale) runs.push_back(std::move(r));
     }
-  Report report = make_report(runs, spec);
-  std::cout << report.text;
-  if (spec.format == ReportFormat::Csv && !report.footnote.empty())   // CSV has no room for a footnote
-    std::cerr << "qlab report: " << report.footnote << "\n";
+  std::string text;
+  if (spec.format == ReportFormat::Html) {
+    text = html_report(runs, spec, requests, files, chart_js);
+  } else {
+    Report report = make_report(runs, spec);
+    text = report.text;
+    if (spec.format == ReportFormat::Csv && !report.footnote.empty())   // CSV has no room for a footnote
+      std::cerr << "qlab report: " << report.footnote << "\n";
+  }
+  if (out.empty()) {
+    std::cout << text;
+  } else {
+    write_file_atomically(out, text);
+    std::cerr << "qlab report: wrote " << out << "\n";
+  }
   return kExitOk;
 }
 
 }  // namespace
 
-QLAB_COMMAND(report, "report", "tables (md, latex, csv) from results files", report_main);
+QLAB_COMMAND(report, "report", "tables (md, latex, csv) or an HTML page with plots from results files", report_main);
 
 }  // namespace qlab::cli
