@@ -169,7 +169,8 @@ TEST_F(EvalResponses, BadInputIsOneLineExit2) {
   std::string empty = dir + "/empty_words";
   test::write_file(empty, "");
   expect_error({"eval-responses", csv, "--evaluator", "nmix", "english_words=" + empty}, empty + ": no English words");
-  expect_error({"eval-responses", csv, "--evaluator", "judge"}, "--evaluator judge: not offered here");
+  expect_error({"eval-responses", csv, "--evaluator", "judge"}, "missing required key 'judge_model'");
+  expect_error({"eval-responses", csv, "--evaluator", "judge", "judge_model=" + dir + "/nojudge"}, dir + "/nojudge/config.json");
   expect_error({"eval-responses", dir + "/r.txt", "--evaluator", "refusal"}, "must be .csv or .jsonl");
 }
 
