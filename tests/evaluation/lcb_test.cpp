@@ -13,6 +13,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/store.h"
 #include "evaluation/common/lcb.h"
 #include "test_util.h"
 
@@ -202,6 +203,30 @@ TEST(FastTextLid, TinyTrainedModelThroughTheInterface) {
   std::string label = en_de->identify("\xD0\xBA\xD0\xBE\xD1\x88\xD0\xBA\xD0\xB0 \xD0\xB2 \xD0\xBF\xD0\xB0\xD1\x80\xD0\xBA\xD0\xB5").lang;
   EXPECT_TRUE(label == "en" || label == "de") << label;
   EXPECT_EQ(en_de->identify("die katze ist im park").lang, "de");
+}
+
+// The LCB's line level through `qlab eval-responses` with a fastText model as
+// lcb_identifier, as a researcher would pass lid.176.bin.
+TEST(FastTextLid, EvalResponsesWithAFastTextLcbIdentifier) {
+  std::string dir = test::temp_dir("fasttext_cli");
+  std::string model = train_tiny_fasttext(dir);
+  test::write_file(dir + "/words", "park\n");
+  test::write_file(dir + "/out.csv",
+                   "completion,source,language\n"
+                   "\xD0\xBC\xD1\x8B \xD0\xB8\xD0\xB4\xD1\x91\xD0\xBC \xD0\xB2 \xD0\xBF\xD0\xB0\xD1\x80\xD0\xBA "
+                   "\xD1\x81\xD0\xB5\xD0\xB3\xD0\xBE\xD0\xB4\xD0\xBD\xD1\x8F,okapi,ru\n"   // мы идём в парк сегодня
+                   "we are going to the park today,okapi,ru\n"
+                   "wir gehen heute in den park,okapi,de\n");
+  auto r = test::run_qlab({"eval-responses", dir + "/out.csv", "--evaluator", "nmix", "--group-by", "language",
+                           "lcb_identifier=fasttext", "fasttext_model=" + model, "english_words=" + dir + "/words"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, RunRecord> runs;
+  for (auto& run : read_runs(dir + "/out.h5")) runs[run.axes.at("language")] = run;
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(std::get<std::vector<int64_t>>(runs.at("ru").output.arrays.at("nmix.line_pass")), (std::vector<int64_t>{1, 0}));
+  EXPECT_DOUBLE_EQ(runs.at("ru").output.metrics.at("nmix.line_pass_rate"), 0.5);
+  EXPECT_DOUBLE_EQ(runs.at("de").output.metrics.at("nmix.line_pass_rate"), 1.0);
+  EXPECT_NE(runs.at("ru").config.find("lcb_identifier: \"fasttext\""), std::string::npos) << runs.at("ru").config;
 }
 
 TEST(FastTextLid, LabelsToCodes) {
