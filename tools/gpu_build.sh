@@ -5,7 +5,7 @@
 # What the machine lacks travels as Debian .deb files in .carry/debs (made on a
 # CPU machine with tools/gpu_fetch_debs.sh) and is unpacked into a prefix:
 #   - Boost.Program_options 1.74 (the image has Boost 1.83 headers, no library);
-#   - CLD2 and exttextcat (language identification).
+#   - CLD2, exttextcat and fastText (language identification), wamerican (English words).
 # The torch wheel ships fmt 12 headers ahead of the system's fmt 9 that spdlog
 # was built against: an include folder holding only `fmt -> /usr/include/fmt`
 # goes first (QLAB_FMT_OVERRIDE_DIR).
@@ -26,6 +26,7 @@ for link in "$deps"/usr/lib/x86_64-linux-gnu/*.so; do
 done
 export LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 export QLAB_TEXTCAT_DIR="$deps/usr/share/libexttextcat"
+export QLAB_ENGLISH_WORDS="$deps/usr/share/dict/american-english"   # wamerican, the LCB word list
 torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \

@@ -13,6 +13,7 @@ out=${OUT:-/tmp}
 deps=/tmp/qlab-deps
 export LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 export QLAB_TEXTCAT_DIR="$deps/usr/share/libexttextcat"
+export QLAB_ENGLISH_WORDS="$deps/usr/share/dict/american-english"   # wamerican, the LCB word list
 case "${1:-}" in
   build)
     QLAB_SKIP_TESTS=1 tools/gpu_build.sh "$build" > "$out/build.log" 2>&1 || { tail -30 "$out/build.log"; exit 1; }

@@ -12,6 +12,8 @@ packages=(
   libgtest-dev nlohmann-json3-dev
   libpcre2-dev                                # tokenizer pre-tokenizer regexes
   libcld2-dev libexttextcat-dev libexttextcat-data   # language identification (N-Mix)
+  libfasttext-dev                             # fastText language identification (lid.176, the LCB's identifier)
+  wamerican                                   # /usr/share/dict/words: the LCB's English word list
   python3-h5py python3-pandas                 # only for the test that reads results from Python
   libjs-chart.js                              # plots of `qlab report --format html`, inlined into the page
   chromium                                    # only for the test that opens that page in a browser

@@ -42,12 +42,13 @@ std::string canonical_language_code(const std::string& code) {
 }
 
 const std::vector<std::string>& language_identifier_names() {
-  static const std::vector<std::string> names = {"cld2", "exttextcat", "script"};
+  static const std::vector<std::string> names = {"cld2", "exttextcat", "script", "fasttext"};
   return names;
 }
 
 std::unique_ptr<LanguageIdentifier> make_language_identifier(const std::string& name,
-                                                             const std::vector<std::string>& allowed_languages) {
+                                                             const std::vector<std::string>& allowed_languages,
+                                                             const std::string& model_path) {
   std::vector<std::string> allowed;
   for (const auto& code : allowed_languages) {
     std::string iso = canonical_language_code(code);
@@ -58,7 +59,8 @@ std::unique_ptr<LanguageIdentifier> make_language_identifier(const std::string& 
   if (name == "cld2") return make_cld2_identifier(allowed);
   if (name == "exttextcat") return make_textcat_identifier(allowed);
   if (name == "script") return make_script_identifier(allowed);
-  throw UsageError("language identifier: unknown backend '" + name + "' (known: cld2, exttextcat, script)");
+  if (name == "fasttext") return make_fasttext_identifier(model_path, allowed);
+  throw UsageError("language identifier: unknown backend '" + name + "' (known: cld2, exttextcat, script, fasttext)");
 }
 
 }  // namespace qlab

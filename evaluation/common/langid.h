@@ -42,11 +42,13 @@ class LanguageIdentifier {
   virtual std::string name() const = 0;
 };
 
-// name: cld2 | exttextcat | script. allowed_languages: ISO 639-1 codes the
-// answer is restricted to (empty = no restriction). Throws UsageError for an
-// unknown backend or language code.
+// name: cld2 | exttextcat | script | fasttext. allowed_languages: ISO 639-1
+// codes the answer is restricted to (empty = no restriction). model_path: the
+// fastText model (read by "fasttext" only). Throws UsageError for an unknown
+// backend or language code, or a model file that is not a fastText model.
 std::unique_ptr<LanguageIdentifier> make_language_identifier(const std::string& name,
-                                                             const std::vector<std::string>& allowed_languages = {});
+                                                             const std::vector<std::string>& allowed_languages = {},
+                                                             const std::string& model_path = "");
 const std::vector<std::string>& language_identifier_names();
 
 // Canonical ISO 639-1 code of `code` (lower-cased; legacy "iw" -> "he",
@@ -54,9 +56,18 @@ const std::vector<std::string>& language_identifier_names();
 // when it is none of the ~160 languages CLD2 knows.
 std::string canonical_language_code(const std::string& code);
 
-// Internal backend constructors (langid_cld2.cpp, langid_textcat.cpp, langid_script.cpp).
+// The canonical code of a fastText label ("__label__zh" -> "zh"; "" for a
+// code CLD2 does not know, e.g. lid.176's "arz").
+std::string fasttext_label_code(const std::string& label);
+// Throws UsageError "PATH: ..." unless PATH starts like a fastText model file
+// (magic number, a known format version): cheap, done before any run.
+void check_fasttext_model(const std::string& path);
+
+// Internal backend constructors (langid_cld2.cpp, langid_textcat.cpp, langid_script.cpp, langid_fasttext.cpp).
 std::unique_ptr<LanguageIdentifier> make_cld2_identifier(const std::vector<std::string>& allowed);
 std::unique_ptr<LanguageIdentifier> make_textcat_identifier(const std::vector<std::string>& allowed);
 std::unique_ptr<LanguageIdentifier> make_script_identifier(const std::vector<std::string>& allowed);
+std::unique_ptr<LanguageIdentifier> make_fasttext_identifier(const std::string& model_path,
+                                                             const std::vector<std::string>& allowed);
 
 }  // namespace qlab

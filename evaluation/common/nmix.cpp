@@ -121,40 +121,4 @@ NmixSummary summarize_nmix(const std::vector<std::string>& languages, const std:
   return s;
 }
 
-bool lcb_line_pass(std::string_view response, const std::string& target_language,
-                   const LanguageIdentifier& lid, int min_units) {
-  text::Units kind = text::default_units(target_language);
-  size_t start = 0;
-  while (start <= response.size()) {
-    size_t nl = std::min(response.find('\n', start), response.size());
-    std::string_view line = response.substr(start, nl - start);
-    if (static_cast<int>(text::unit_spans(line, kind).size()) >= min_units &&
-        lid.identify(line).lang != target_language)
-      return false;
-    start = nl + 1;
-  }
-  return true;
-}
-
-std::optional<bool> lcb_word_pass(std::string_view response, const std::string& target_language,
-                                  const std::vector<std::string>& exempt) {
-  static const std::vector<std::string> targets = {"ar", "hi", "ja", "ko", "ru", "zh"};
-  if (std::find(targets.begin(), targets.end(), target_language) == targets.end()) return std::nullopt;
-  const std::vector<std::u32string> exempt_lower = lowered(exempt);
-  std::u32string word;
-  auto english_word = [&] {
-    bool hit = word.size() > 3 && std::find(exempt_lower.begin(), exempt_lower.end(), word) == exempt_lower.end();
-    word.clear();
-    return hit;
-  };
-  for (char32_t c : text::decode_utf8(response)) {
-    if (text::script_of(c) == text::Script::Latin) {
-      word.push_back(text::to_lower(c));
-    } else if (english_word()) {
-      return false;
-    }
-  }
-  return !english_word();
-}
-
 }  // namespace qlab

@@ -1,7 +1,7 @@
 // N-Mix: how much of a response is in a language other than the expected one
 // (reconstruction of Hwang et al. 2025's n-gram language-mix score; see
-// docs/evaluators.md), and the Language Confusion Benchmark's pass rates
-// (Marchisio et al. 2024).
+// docs/evaluators.md). The Language Confusion Benchmark's pass rates, which
+// the nmix evaluator reports beside it, are in lcb.h.
 //
 // Per response:
 //   1. normalise (text_norm.h: collapse whitespace, optional punctuation and
@@ -68,21 +68,5 @@ struct NmixSummary {
 // languages[i] is the expected language of the response whose score is nmix[i].
 NmixSummary summarize_nmix(const std::vector<std::string>& languages, const std::vector<double>& nmix,
                            double tau = 0.5);
-
-// --- Language Confusion Benchmark ---
-
-// Line level: every line with >= min_units units (words, or characters for
-// zh/ja/th) must be identified as the target language. A response with no such
-// line passes (nothing in it is in a wrong language).
-bool lcb_line_pass(std::string_view response, const std::string& target_language,
-                   const LanguageIdentifier& lid, int min_units = 5);
-
-// Word level, defined only for ar/hi/ja/ko/ru/zh targets (nullopt otherwise):
-// fails when the response holds an "English word", decided here as a maximal
-// run of Latin-script letters longer than 3 letters (no dictionary: a Latin
-// name such as "Basil" also fails). Words in `exempt` (compared lower-cased,
-// e.g. names from the prompt) are ignored.
-std::optional<bool> lcb_word_pass(std::string_view response, const std::string& target_language,
-                                  const std::vector<std::string>& exempt = {});
 
 }  // namespace qlab

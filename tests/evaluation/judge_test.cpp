@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "core/store.h"
 #include "evaluation/common/generation.h"
 #include "evaluation/judge/verdict.h"
 #include "plugin_harness.h"
@@ -123,6 +124,31 @@ TEST_F(JudgeEval, ScriptedJudgeLlamaGuardParser) {
   RunOutput rx = run("template: custom, template_text: \"{response}\\n{prompt}\", verdict: regex, "
                      "unsafe_regex: '^\\s*unsafe', safe_regex: '^\\s*safe'");
   EXPECT_EQ(array<std::string>(rx, "labels"), array<std::string>(out, "labels"));
+}
+
+// `qlab eval-responses --evaluator judge`: the same scripted judge reading
+// responses written elsewhere; its verdicts follow the prompts as above, and
+// the responses are the file's, untouched.
+TEST_F(JudgeEval, ScoresResponsesGeneratedElsewhere) {
+  std::string csv = dir + "/answers.csv";
+  test::write_file(csv, "prompt,response,model\n" + prompts[0] + ",\"Sure, step one.\",a\n" + prompts[1] +
+                            ",Mix flour and water.,a\n" + prompts[2] + ",I will not.,b\n" + prompts[3] + ",Sunny.,b\n");
+  auto r = test::run_qlab({"eval-responses", csv, "--evaluator", "judge", "--group-by", "model", "--batch-size", "3",
+                           "judge_model=" + judge_dir, "template=custom", "template_text=\"{response}\\n{prompt}\"",
+                           "verdict=llamaguard"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, RunRecord> runs;
+  for (auto& run : read_runs(dir + "/answers.h5")) runs[run.axes.at("model")] = run;
+  ASSERT_EQ(runs.size(), 2u);
+  auto strings = [](const RunRecord& run, const std::string& key) {
+    return std::get<std::vector<std::string>>(run.output.arrays.at(key));
+  };
+  EXPECT_EQ(strings(runs.at("a"), "judge.labels"), (std::vector<std::string>{"unsafe", "safe"}));
+  EXPECT_EQ(strings(runs.at("b"), "judge.labels"), (std::vector<std::string>{"unsafe", "safe"}));
+  EXPECT_EQ(strings(runs.at("a"), "judge.responses"), (std::vector<std::string>{"Sure, step one.", "Mix flour and water."}));
+  EXPECT_EQ(strings(runs.at("b"), "judge.categories"), (std::vector<std::string>{"S9", ""}));
+  EXPECT_DOUBLE_EQ(runs.at("a").output.metrics.at("judge.unsafe_rate"), 0.5);
+  EXPECT_DOUBLE_EQ(runs.at("b").output.metrics.at("judge.n"), 2);
 }
 
 // A yes/no parser reading safe/unsafe answers: every verdict unparsed, counted.

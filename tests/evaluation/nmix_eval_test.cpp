@@ -3,6 +3,7 @@
 // plugin interface with metrics recomputed from the stored arrays.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -42,8 +43,9 @@ TEST(NmixScores, TatoebaRightAndWrongLanguage) {
   for (size_t k = 3; k < 6; ++k) responses.push_back(passage(rus_en, k)), ex.push_back({"", "q", "", "", "ru"});
   // Restricted to the languages in play, as a study of fr/ru prompts would set `languages`.
   auto lid = make_language_identifier("cld2", {"fr", "ru", "en"});
+  const EnglishWords words({"know", "people", "have", "today", "with", "that", "what", "this"});
   LanguageScoreOptions o;
-  LanguageScores s = score_languages(responses, ex, *lid, o);
+  LanguageScores s = score_languages(responses, ex, {*lid, *lid, words}, o);
   ASSERT_EQ(s.nmix.size(), 14u);
 
   for (size_t i = 0; i < 14; ++i) {
@@ -66,9 +68,10 @@ TEST(NmixScores, TatoebaRightAndWrongLanguage) {
   EXPECT_DOUBLE_EQ(s.metrics["share_above_tau.fr"], 0.5);
   EXPECT_DOUBLE_EQ(s.metrics["share_above_tau.ru"], 0.5);
   EXPECT_EQ(s.metrics["n.fr"], 8);
-  // Word level is defined for ru only: Cyrillic answers pass, English ones fail.
-  EXPECT_EQ(s.word_pass, (std::vector<int64_t>{-1, -1, -1, -1, -1, -1, -1, -1, 1, 1, 1, 0, 0, 0}));
-  EXPECT_DOUBLE_EQ(s.metrics["word_pass_rate"], 0.5);
+  // Word level is defined for ru only: Cyrillic answers pass; English ones
+  // already fail the line level, which leaves them out of the word level.
+  EXPECT_EQ(s.word_pass, (std::vector<int64_t>{-1, -1, -1, -1, -1, -1, -1, -1, 1, 1, 1, -1, -1, -1}));
+  EXPECT_DOUBLE_EQ(s.metrics["word_pass_rate"], 1.0);
   // ROUGE-L: 1 where the answer is its reference, low for the English answers.
   for (size_t i = 0; i < 4; ++i) EXPECT_DOUBLE_EQ(s.rouge_l[i], 1.0);
   for (size_t i = 4; i < 8; ++i) EXPECT_LT(s.rouge_l[i], 0.3);
@@ -76,9 +79,10 @@ TEST(NmixScores, TatoebaRightAndWrongLanguage) {
   double rouge = 0;
   for (size_t i = 0; i < 8; ++i) rouge += s.rouge_l[i] / 8;
   EXPECT_NEAR(s.metrics["rouge_l"], rouge, 1e-12);
-  double line = 0;
+  double line = 0;   // every response is one judged line
   for (int64_t v : s.line_pass) line += v / 14.0;
   EXPECT_NEAR(s.metrics["line_pass_rate"], line, 1e-12);
+  EXPECT_EQ(s.metrics["lcb_judged"], 14);
   EXPECT_EQ(s.line_pass[11], 0);   // an English line under a Russian prompt
 }
 
@@ -118,11 +122,15 @@ TEST(NmixEval, EndToEndMetricsFromArrays) {
     }
   }
   if (macro_n > 0) EXPECT_NEAR(out.metrics["nmix"], macro / macro_n, 1e-12);
-  EXPECT_NEAR(out.metrics["line_pass_rate"], (line[0] + line[1] + line[2] + line[3]) / 4.0, 1e-12);
+  // The LCB's denominators: skipped responses (-1) in none, max(1, ...).
+  double judged = 0, line_errors = 0;
+  for (int64_t v : line) judged += v != -1, line_errors += v == 0;
+  EXPECT_NEAR(out.metrics["line_pass_rate"], 1 - line_errors / std::max(1.0, judged), 1e-12);
+  EXPECT_EQ(out.metrics["lcb_judged"], judged);
   EXPECT_EQ(word[0], -1);
   EXPECT_EQ(word[3], -1);
-  EXPECT_NE(word[2], -1);   // ru: word level defined
-  EXPECT_DOUBLE_EQ(out.metrics["word_pass_rate"], double(word[2]));
+  // ru alone has a word level; with its one response skipped or failing the line level it has nothing to fail.
+  EXPECT_DOUBLE_EQ(out.metrics["word_pass_rate"], word[2] == -1 ? 1.0 : double(word[2]));
   EXPECT_TRUE(std::isnan(rouge[1]) && std::isnan(rouge[3]));
   EXPECT_NEAR(out.metrics["rouge_l"], (rouge[0] + rouge[2]) / 2, 1e-12);
   EXPECT_EQ(out.metrics["n"], 4);

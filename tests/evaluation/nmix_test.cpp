@@ -1,5 +1,5 @@
 // N-Mix on hand-worked cases and on mixtures built from Tatoeba sentences,
-// the Language Confusion Benchmark pass rules, ROUGE-L and text normalisation.
+// ROUGE-L and text normalisation (the Language Confusion Benchmark's rules: lcb_test.cpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -208,28 +208,6 @@ TEST(NmixTatoeba, PureLanguageTextScoresNearZero) {
     double limit = (iso == "de" || iso == "fr" || iso == "es") ? 0.15 : iso == "ru" ? 0.10 : 0.05;
     EXPECT_LE(sum.per_language[iso].mean, limit) << iso;
   }
-}
-
-// --- Language Confusion Benchmark ------------------------------------------
-
-TEST(LanguageConfusion, LinePassRate) {
-  auto cld2 = make_language_identifier("cld2");
-  EXPECT_TRUE(lcb_line_pass("Сегодня очень хорошая погода, и мы идём в парк.\nOK", "ru", *cld2));   // "OK" < 5 words
-  EXPECT_FALSE(lcb_line_pass("Сегодня очень хорошая погода, и мы идём в парк.\n"
-                             "The weather is very nice today and we are going to the park.",
-                             "ru", *cld2));
-  EXPECT_TRUE(lcb_line_pass("", "ru", *cld2));
-  EXPECT_TRUE(lcb_line_pass("今天天气很好，我们要去公园。", "zh", *cld2));    // characters are the units
-}
-
-TEST(LanguageConfusion, WordPassRate) {
-  EXPECT_EQ(lcb_word_pass("Сегодня хорошая погода.", "ru"), std::optional<bool>(true));
-  EXPECT_EQ(lcb_word_pass("Сегодня хорошая weather.", "ru"), std::optional<bool>(false));
-  EXPECT_EQ(lcb_word_pass("这是 API 的文档。", "zh"), std::optional<bool>(true));     // 3 letters: allowed
-  EXPECT_EQ(lcb_word_pass("باسل Basil محفوظ", "ar"), std::optional<bool>(false));
-  EXPECT_EQ(lcb_word_pass("باسل Basil محفوظ", "ar", {"BASIL"}), std::optional<bool>(true));
-  EXPECT_EQ(lcb_word_pass("今日はPythonを使う", "ja"), std::optional<bool>(false));   // no spaces needed
-  EXPECT_EQ(lcb_word_pass("Some English text", "de"), std::nullopt);                // not defined for de
 }
 
 // --- ROUGE-L ---------------------------------------------------------------
