@@ -12,7 +12,7 @@
 #
 # Usage (from the repository root on the GPU machine):
 #   tools/gpu_build.sh [build-dir] [ctest args...]
-# Environment: QLAB_SKIP_TESTS=1 builds only.
+# Environment: QLAB_SKIP_TESTS=1 builds only; QLAB_TARGETS="qlab qlab_bench" builds only those.
 set -euo pipefail
 build=${1:-build-gpu}; shift || true
 deps=/tmp/qlab-deps
@@ -36,7 +36,8 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DQLAB_FMT_OVERRIDE_DIR=/tmp/qlab-fmt \
   -DTORCH_CUDA_ARCH_LIST=9.0 \
   -DQLAB_SHARED_DATA="${QLAB_SHARED_DATA:-$PWD/.carry/shared_data}"
-cmake --build "$build" -j"$(nproc)" -- -k 0 || echo "BUILD HAD ERRORS (continuing with what built)"
+cmake --build "$build" -j"$(nproc)" ${QLAB_TARGETS:+--target $QLAB_TARGETS} -- -k 0 ||
+  echo "BUILD HAD ERRORS (continuing with what built)"
 if [[ "${QLAB_SKIP_TESTS:-0}" != 1 ]]; then
   (cd "$build" && ctest --output-on-failure -j8 "$@")
 fi

@@ -330,6 +330,15 @@ size_t Model::detach(const std::string& tag) {
 
 void Model::bake() {
   const bool tied = lm_head.weight.is_same(embed.weight);
+  if (offloaded_ && device.type() != torch::kCPU) {
+    // Each offloaded layer visits the device to be baked: rotating a
+    // 70B-shaped layer in float64 takes tens of seconds on the CPU.
+    for (Layer& l : layers) {
+      l.to(device, dtype);
+      for (const auto& s : layer_linears()) (l.*s.member).bake();
+      l.to(torch::kCPU, dtype);
+    }
+  }
   for (auto& [name, lin] : all_linears()) lin->bake();
   if (tied && !lm_head.weight.is_same(embed.weight))
     throw std::logic_error("Model::bake: a weight op on a tied embedding (untie lm_head first)");
