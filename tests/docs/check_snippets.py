@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks every code snippet of README.md and docs/*.md (ctest DocSnippets).
+"""Checks every code snippet of README.md, */README.md and docs/*.md (ctest DocSnippets).
 
 A fenced block is checked by what it holds:
   - lines that run qlab (`qlab SUB`, `build/qlab SUB`, `../build/qlab SUB`):
@@ -10,13 +10,13 @@ A fenced block is checked by what it holds:
     (a model folder of the test fixtures, a text data set, a perplexity
     evaluator), must pass `qlab run --dry-run`; model paths are pointed at
     the fixture model, as the snippet's own are examples;
-  - ```python blocks: run against a results file made here by `qlab run` with
-    the test plugins, under the name the snippet opens (needs h5py and pandas;
-    skipped with a message when they are missing).
+  - ```python blocks: run against a results file made here by `qlab run`
+    (the fixture model's perplexity, unmodified and RTN), under the name the
+    snippet opens (needs h5py and pandas; skipped with a message without them).
 A block preceded by `<!-- snippet: skip (why) -->` is not checked; untyped
 blocks that run no qlab (error messages, diagrams) hold no code to check.
 
-usage: check_snippets.py SOURCE_DIR QLAB_BINARY TEST_PLUGINS
+usage: check_snippets.py SOURCE_DIR QLAB_BINARY
 """
 import glob
 import os
@@ -26,10 +26,11 @@ import subprocess
 import sys
 import tempfile
 
-SOURCE, QLAB, PLUGINS = sys.argv[1:4]
+SOURCE, QLAB = sys.argv[1:3]
 FIXTURE_MODEL = os.path.join(SOURCE, "tests/fixtures/golden/llama2")
 CHECKOUT_DIRS = ("tools/", "tests/", "experiments/", "examples/", "docs/", "core/", "plugins/", "evaluation/", "datasets/")
 QLAB_CALL = re.compile(r"(?:^|[\s;&|(])(?:\S*/)?qlab\s+([a-z][a-z-]*)(.*)")
+QLAB_LINE = re.compile(r"^\s*(?:\S*/)?qlab\s+[a-z]", re.M)   # an untyped block's command line
 failures = []
 
 
@@ -84,9 +85,9 @@ def check_qlab_call(where, sub, rest):
 
 def check_shell(where, text, runs_qlab_only):
     for line in commands(text):
-        calls = QLAB_CALL.findall(line)
-        if runs_qlab_only and not calls:
+        if runs_qlab_only and not QLAB_LINE.match(line):
             continue
+        calls = QLAB_CALL.findall(line)
         for sub, rest in calls:
             check_qlab_call(where, sub, rest.split("&&")[0])
         try:
@@ -124,28 +125,42 @@ def check_yaml(where, text, tmp):
         fail(where, "qlab run --dry-run fails on it: " + r.stderr.strip())
 
 
+def python_with(modules):
+    """An interpreter that imports `modules`: this one, else the system's,
+    where tools/install_deps.sh installs python3-h5py and python3-pandas (a
+    pyenv or venv python3 ahead on PATH does not see them)."""
+    for exe in dict.fromkeys([sys.executable, "/usr/bin/python3"]):
+        if os.path.exists(exe) and run([exe, "-c", "import " + ", ".join(modules)]).returncode == 0:
+            return exe
+    return None
+
+
 def check_python(where, text, tmp):
-    try:
-        import h5py, pandas  # noqa: F401  (the snippets' own imports)
-    except ImportError as e:
-        print(f"{where}: skipped, {e.name} is not installed")
+    python = python_with(["h5py", "pandas"])
+    if python is None:
+        print(f"{where}: skipped, no python3 here imports h5py and pandas")
         return
+    # Each results file it opens: two runs (the unmodified model and RTN) of
+    # the fixture model's perplexity, so a snippet reading the `method` axis
+    # and `perplexity.ppl`, as it would on the quickstart's file, finds them.
+    open(os.path.join(tmp, "text.txt"), "w").write("Once upon a time there was a little cat. " * 40)
     for name in sorted(set(re.findall(r"[\w./-]+\.h5", text))):
-        results = os.path.join(tmp, name)
-        os.makedirs(os.path.dirname(results), exist_ok=True)
         study = os.path.join(tmp, "results_study.yaml")
-        open(study, "w").write(f"output: {results}\nmethod:\n  - test_scale: {{}}\nevaluators:\n  - test_constant: {{}}\n"
-                               "sweep:\n  grid: {evaluators.0.test_constant.value: [1, 2]}\n")
-        r = run([QLAB, "run", study, "--plugin", PLUGINS], cwd=tmp)
+        open(study, "w").write(f"output: {os.path.join(tmp, name)}\nmodel: {{path: {FIXTURE_MODEL}}}\n"
+                               "datasets:\n  t: {text: {path: text.txt}}\nevaluators:\n"
+                               "  - perplexity: {dataset: t, seqlen: 16, max_windows: 4}\n"
+                               "sweep:\n  grid: {method: [[], [rtn]]}\n")
+        r = run([QLAB, "run", study, "--quiet"], cwd=tmp)
         if r.returncode != 0:
             return fail(where, f"could not make {name}: {r.stderr.strip()}")
-    r = run([sys.executable, "-c", text], cwd=tmp)
+    r = run([python, "-c", text], cwd=tmp)
     if r.returncode != 0:
-        fail(where, "fails: " + (r.stderr.strip().split("\n") or [""])[-1])
+        fail(where, "fails: " + r.stderr.strip().split("\n")[-1])
 
 
 def main():
-    files = [os.path.join(SOURCE, "README.md")] + sorted(glob.glob(os.path.join(SOURCE, "docs", "*.md")))
+    files = [os.path.join(SOURCE, "README.md")] + sorted(glob.glob(os.path.join(SOURCE, "*", "README.md")))
+    files += sorted(glob.glob(os.path.join(SOURCE, "docs", "*.md")))
     checked = skipped = 0
     for path in files:
         for line, lang, text, skip in blocks(path):
@@ -160,7 +175,7 @@ def main():
                     check_yaml(where, text, tmp)
                 elif lang == "python":
                     check_python(where, text, tmp)
-                elif lang == "" and QLAB_CALL.search(text):
+                elif lang == "" and QLAB_LINE.search(text):
                     check_shell(where, text, runs_qlab_only=True)
                 else:
                     continue
