@@ -444,7 +444,6 @@ RunSpec resolve_run(const YAML::Node& cfg, const Locator& loc, const StudyRules&
   return run;
 }
 
-
 // A run count for messages: exact up to 10^15, else in scientific notation.
 std::string format_count(double n) {
   if (n < 1e15) return std::to_string(static_cast<uint64_t>(n));
