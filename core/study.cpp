@@ -271,8 +271,35 @@ Params with_data_root(const Params& p, const std::vector<ParamSpec>& specs, cons
   return Params(p.owner(), values);
 }
 
-// Checks a run's config against the schemas and builds its canonical form.
-RunSpec resolve_run(const YAML::Node& cfg, const Locator& loc, const StudyRules& rules) {
+// The files a run reads (its checkpoints, every path parameter of its data
+// sets), fingerprinted once per study, and the run's hash over its config and
+// their contents.
+class RunInputs {
+ public:
+  // `cfg`: the run's resolved config.
+  void attach(RunSpec& run, const YAML::Node& cfg) {
+    for (const char* m : {"model", "base_model"})
+      if (cfg[m]) add(run, m, cfg[m]["path"].Scalar());
+    const Registry& reg = Registry::instance();
+    for (const auto& [name, step] : run.datasets)
+      for (const auto& s : reg.dataset(step.plugin).params)
+        if (s.is_path && step.params.has(s.name))
+          add(run, "datasets." + name + (s.name == "path" ? "" : "." + s.name), step.params.get_string(s.name));
+    run.hash = sha256_hex(run.config_yaml + inputs_identity(run.inputs)).substr(0, 16);
+  }
+
+ private:
+  void add(RunSpec& run, const std::string& role, const std::string& path) {
+    auto key = role + "\n" + path;
+    auto it = seen_.find(key);
+    if (it == seen_.end()) it = seen_.emplace(key, fingerprint_input(role, path, FingerprintCache::shared())).first;
+    run.inputs.insert(run.inputs.end(), it->second.begin(), it->second.end());
+  }
+  std::map<std::string, std::vector<InputFile>> seen_;
+};
+
+// Checks a run's config against the schemas and builds its canonical form and hash.
+RunSpec resolve_run(const YAML::Node& cfg, const Locator& loc, const StudyRules& rules, RunInputs& inputs) {
   const Registry& reg = Registry::instance();
   RunSpec run;
   YAML::Node out(YAML::NodeType::Map);
@@ -410,39 +437,12 @@ RunSpec resolve_run(const YAML::Node& cfg, const Locator& loc, const StudyRules&
   }
 
   run.config_yaml = canonical_yaml(out);
-  run.config = YAML::Load(run.config_yaml);
+  inputs.attach(run, out);
   std::string summary;
   for (const auto& s : run.methods) summary += (summary.empty() ? "" : "+") + s.plugin;
   run.axes["method"] = summary.empty() ? "none" : summary;
   return run;
 }
-
-// The files a run reads (its checkpoints, every path parameter of its data
-// sets), fingerprinted once per study, and the run's hash over its config and
-// their contents.
-class RunInputs {
- public:
-  void attach(RunSpec& run) {
-    const YAML::Node& cfg = run.config;
-    for (const char* m : {"model", "base_model"})
-      if (cfg[m]) add(run, m, cfg[m]["path"].Scalar());
-    const Registry& reg = Registry::instance();
-    for (const auto& [name, step] : run.datasets)
-      for (const auto& s : reg.dataset(step.plugin).params)
-        if (s.is_path && step.params.has(s.name))
-          add(run, "datasets." + name + (s.name == "path" ? "" : "." + s.name), step.params.get_string(s.name));
-    run.hash = sha256_hex(run.config_yaml + inputs_identity(run.inputs)).substr(0, 16);
-  }
-
- private:
-  void add(RunSpec& run, const std::string& role, const std::string& path) {
-    auto key = role + "\n" + path;
-    auto it = seen_.find(key);
-    if (it == seen_.end()) it = seen_.emplace(key, fingerprint_input(role, path, FingerprintCache::shared())).first;
-    run.inputs.insert(run.inputs.end(), it->second.begin(), it->second.end());
-  }
-  std::map<std::string, std::vector<InputFile>> seen_;
-};
 
 // A run count for messages: exact up to 10^15, else in scientific notation.
 std::string format_count(double n) {
@@ -511,20 +511,37 @@ Study expand_study(const YAML::Node& parsed, const std::string& path, const std:
   std::vector<size_t> pick(groups.size(), 0);
   RunInputs inputs;
   std::map<std::string, size_t> hashes;
-  while (true) {
-    std::optional<YAML::Node> cfg(base);
-    std::map<std::string, std::string> axes;
+  // A run's config: the base with each axis at its value. yaml-cpp keeps the
+  // nodes in pools, and combining two nodes (assigning, inserting) merges
+  // their pools by copying one's set of nodes into the other's, for good. Runs
+  // built from the parsed study's nodes would all join its pool: each run would
+  // copy every earlier run's nodes (quadratic time, every node kept). So a run
+  // is built from deep copies (a pool of its own, freed with it), which have
+  // no file positions; one that fails validation is built again from the
+  // parsed nodes, so that the error points into the file.
+  auto config_of = [&](bool located, Locator& run_loc) {
+    std::optional<YAML::Node> cfg(located ? base : YAML::Clone(base));
     for (size_t g = 0; g < groups.size(); ++g)
       for (const Axis& a : groups[g]) {
         const YAML::Node& v = a.values[pick[g]];
         std::string origin = loc.where(a.key);
-        cfg.emplace(with_value(*cfg, a.parts, 0, v, loc, origin, [&](const std::string& m) {
-          return loc.error(a.key, "sweep axis '" + a.path + "': " + m);
-        }));
-        axes[a.path] = flow_text(v);
+        cfg.emplace(with_value(*cfg, a.parts, 0, located ? v : YAML::Clone(v), run_loc, origin,
+                               [&](const std::string& m) { return loc.error(a.key, "sweep axis '" + a.path + "': " + m); }));
       }
-    RunSpec run = resolve_run(*cfg, loc, rules);
-    inputs.attach(run);
+    return *cfg;
+  };
+  while (true) {
+    std::map<std::string, std::string> axes;
+    for (size_t g = 0; g < groups.size(); ++g)
+      for (const Axis& a : groups[g]) axes[a.path] = flow_text(a.values[pick[g]]);
+    RunSpec run = [&] {
+      try {
+        Locator copies(path);   // notes on this run's copies go with them
+        return resolve_run(config_of(false, copies), copies, rules, inputs);
+      } catch (const UsageError&) {
+        return resolve_run(config_of(true, loc), loc, rules, inputs);
+      }
+    }();
     run.cache_dir = (fs::path(study.output).parent_path() / "transforms").string();
     run.results_dir = fs::path(study.output).parent_path().string();
     for (auto& [k, v] : axes)

@@ -36,7 +36,9 @@ struct RunSpec {
   std::string hash;                              // 16 hex digits of SHA-256(config_yaml + inputs_identity(inputs))
   std::string config_yaml;                       // canonical resolved config (what is hashed and stored)
   std::vector<InputFile> inputs;                 // the files it reads, fingerprinted (core/fingerprint.h)
-  YAML::Node config;                             // the same, parsed
+  // The config parsed, anew on each call: a study holds no parsed tree per
+  // run, as yaml-cpp's trees take tens of kilobytes each (10^5 runs: gigabytes).
+  YAML::Node config() const { return YAML::Load(config_yaml); }
   std::map<std::string, std::string> axes;       // sweep axis -> value of this run (for tables)
   uint64_t seed = 0;
   std::vector<Step> methods;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include "core/suggest.h"
@@ -105,9 +107,17 @@ struct Checker {
   }
 };
 
-YAML::Node parse_default(const ParamSpec& spec, const std::string& what) {
+// Defaults are parsed once per text: a sweep validates every run's steps, and
+// parsing dominated. The parsed nodes are only read (Checker::value builds new
+// ones), so no run's nodes join their pool (core/study.cpp says why that matters).
+const YAML::Node& parse_default(const ParamSpec& spec, const std::string& what) {
+  static std::mutex mutex;
+  static std::map<std::string, YAML::Node> parsed;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = parsed.find(spec.default_value);
+  if (it != parsed.end()) return it->second;
   try {
-    return YAML::Load(spec.default_value);
+    return parsed.emplace(spec.default_value, YAML::Load(spec.default_value)).first->second;
   } catch (const YAML::Exception& e) {
     throw UsageError(what + ": default of '" + spec.name + "' is not valid YAML: " + spec.default_value);
   }

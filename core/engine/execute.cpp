@@ -64,7 +64,7 @@ void check_study_inputs(const Study& study) {
 }
 
 std::string run_device(const RunSpec& run) {
-  YAML::Node m = run.config["model"];
+  YAML::Node m = run.config()["model"];
   return (m && m["device"]) ? m["device"].as<std::string>() : "cpu";
 }
 

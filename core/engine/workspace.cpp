@@ -32,14 +32,14 @@ std::map<std::string, std::shared_ptr<const Model>>& model_cache() {
 }  // namespace
 
 Workspace::Workspace(const RunSpec& run) : run_(run) {
-  if (run_.config["model"]) {
+  if (run_.config()["model"]) {
     dtype_ = parse_dtype(model_field("model", "dtype", "float32"));
     device_ = parse_device(model_field("model", "device", "cpu"));
   }
 }
 
 std::string Workspace::model_field(const char* section, const char* key, const std::string& fallback) const {
-  YAML::Node s = run_.config[section];
+  YAML::Node s = run_.config()[section];
   if (!s || !s[key] || s[key].IsNull()) return fallback;
   return s[key].as<std::string>();
 }
@@ -128,7 +128,7 @@ void check_context(Workspace& ws, const Params& p, int64_t tokens, const std::st
   std::string label = p.has("label") && p.get_string("label") != p.owner() ? " (label '" + p.get_string("label") + "')" : "";
   throw UsageError("evaluator '" + p.owner() + "'" + label + ": " + what + " is past the model's context of " +
                    std::to_string(context) + " tokens (max_position_embeddings in " +
-                   ws.run().config["model"]["path"].Scalar() + "/config.json); set allow_past_context: true to evaluate anyway");
+                   ws.run().config()["model"]["path"].Scalar() + "/config.json); set allow_past_context: true to evaluate anyway");
 }
 
 const Dataset& Workspace::dataset(const std::string& name) {

@@ -22,7 +22,7 @@ void check_calibration(const Params& p, Workspace& ws) {
   const std::string name = p.get_string("dataset");
   const Dataset& data = ws.dataset(name);
   const RunSpec& run = ws.run();
-  std::string key = YAML::Dump(run.config["model"]["path"]) + "|" + YAML::Dump(run.config["data_root"]) + "|" + name;
+  std::string key = YAML::Dump(run.config()["model"]["path"]) + "|" + YAML::Dump(run.config()["data_root"]) + "|" + name;
   auto spec = run.datasets.find(name);
   if (spec != run.datasets.end()) key += "|" + spec->second.plugin + "|" + YAML::Dump(spec->second.params.node());
   auto it = corpus_tokens.find(key);

@@ -70,15 +70,15 @@ TransformCache transform_cache(Workspace& ws, const Params& p, const std::string
                                const std::vector<std::string>& not_learned) {
   const RunSpec& run = ws.run();
   YAML::Emitter e;
-  e << YAML::BeginMap << YAML::Key << "model" << YAML::Value << run.config["model"];
+  e << YAML::BeginMap << YAML::Key << "model" << YAML::Value << run.config()["model"];
   if (p.has("dataset")) {
     auto d = run.datasets.find(p.get_string("dataset"));
     if (d != run.datasets.end())
       e << YAML::Key << "dataset" << YAML::Value << d->second.plugin << YAML::Key << "dataset_params" << YAML::Value
         << d->second.params.node();
   }
-  if (run.config["base_model"]) e << YAML::Key << "base_model" << YAML::Value << run.config["base_model"];
-  if (run.config["data_root"]) e << YAML::Key << "data_root" << YAML::Value << run.config["data_root"];
+  if (run.config()["base_model"]) e << YAML::Key << "base_model" << YAML::Value << run.config()["base_model"];
+  if (run.config()["data_root"]) e << YAML::Key << "data_root" << YAML::Value << run.config()["data_root"];
   // What the checkpoint and the calibration text hold: a changed file trains anew.
   std::vector<InputFile> read;
   for (const InputFile& f : run.inputs)

@@ -93,11 +93,11 @@ std::vector<ParamSpec> learning_loss_params(const std::string& default_loss) {
 
 void check_learning_loss(const Params& p, Workspace& ws) {
   const std::string loss = p.get_string("loss");
-  if (loss == "apc" && !ws.run().config["base_model"])
+  if (loss == "apc" && !ws.run().config()["base_model"])
     throw UsageError(p.owner() + ".loss: apc needs `base_model:` (the pre-trained model the quantized one is pushed away from)");
   const int64_t V = ws.model_config().vocab_size;
   if (loss == "apc") {
-    const std::string a = ws.run().config["model"]["path"].as<std::string>(""), b = ws.run().config["base_model"]["path"].as<std::string>("");
+    const std::string a = ws.run().config()["model"]["path"].as<std::string>(""), b = ws.run().config()["base_model"]["path"].as<std::string>("");
     if (!b.empty()) {
       const std::string diff = pair_difference(a, b);
       if (!diff.empty())

@@ -34,8 +34,8 @@ TEST(DataRoot, RelativeRootResolvedOnceAgainstWorkingDirectory) {
   const RunSpec& run = study.runs[0];
   // What the reader gets is absolute; the config keeps what the study wrote.
   EXPECT_EQ(run.datasets.at("a").params.get_string("path"), dir + "/data/corpus/a.txt");
-  EXPECT_EQ(run.config["datasets"]["a"]["text"]["path"].Scalar(), "corpus/a.txt");
-  EXPECT_EQ(run.config["data_root"].Scalar(), "data");
+  EXPECT_EQ(run.config()["datasets"]["a"]["text"]["path"].Scalar(), "corpus/a.txt");
+  EXPECT_EQ(run.config()["data_root"].Scalar(), "data");
   // The check before the first run, then the run: the second used to read data/data/corpus/a.txt.
   check_study_inputs(study);
   Workspace ws(run);

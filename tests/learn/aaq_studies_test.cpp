@@ -22,9 +22,9 @@ TEST(AaqStudies, SafetyTableZipsFourPairsWithSixPipelines) {
   std::set<std::string> methods, models;
   for (const RunSpec& r : s.runs) {
     methods.insert(r.axes.at("method"));
-    const std::string model = r.config["model"]["path"].Scalar();
+    const std::string model = r.config()["model"]["path"].Scalar();
     models.insert(model);
-    EXPECT_EQ(r.config["base_model"]["path"].Scalar(), model) << "zipped: each aligned model with its own base";
+    EXPECT_EQ(r.config()["base_model"]["path"].Scalar(), model) << "zipped: each aligned model with its own base";
     EXPECT_EQ(r.evaluators.size(), 4u);
     for (const Step& step : r.methods) {
       if (step.plugin == "gptq" || step.plugin == "rtn") {

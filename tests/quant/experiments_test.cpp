@@ -23,11 +23,11 @@ TEST_P(Experiments, PaperTableExpandsToItsFourteenRows) {
   ASSERT_EQ(s.runs.size(), 14u);
   std::set<std::string> rows, hashes;
   for (const RunSpec& r : s.runs) {
-    const std::string precision = r.config["tags"]["precision"].Scalar();
+    const std::string precision = r.config()["tags"]["precision"].Scalar();
     rows.insert(r.axes.at("method") + " " + precision);
     hashes.insert(r.hash);
     // Calibration text read as the papers read WikiText-2 train (rows "\n\n"-joined).
-    EXPECT_TRUE(r.config["datasets"]["calib"]["wikitext2_raw"].IsMap());
+    EXPECT_TRUE(r.config()["datasets"]["calib"]["wikitext2_raw"].IsMap());
     // The tag says what the quantization step does.
     int a_bits = 16, kv_bits = 16, w_bits = 16;
     for (const Step& step : r.methods)
@@ -63,7 +63,7 @@ TEST_P(Experiments, RelativeDataRootResolvesAgainstTheWorkingDirectory) {
   for (const RunSpec& r : s.runs) {
     EXPECT_EQ(r.datasets.at("wiki").params.get_string("path"), root + "/wiki.test.raw");
     EXPECT_EQ(r.datasets.at("calib").params.get_string("path"), root + "/wiki.train.raw");
-    EXPECT_EQ(r.config["data_root"].Scalar(), "wikitext-2-raw");
+    EXPECT_EQ(r.config()["data_root"].Scalar(), "wikitext-2-raw");
   }
 }
 
@@ -87,7 +87,7 @@ TEST(StudyFiles, SpinQuantTableLearnsAgainstEachRowsQuantizers) {
     EXPECT_EQ(r.methods[0].params.get_int("batch"), 8);
     EXPECT_EQ(r.methods[0].params.get_int("nsamples"), 800);
     const Step& q = r.methods[1];
-    const std::string p = r.config["tags"]["precision"].Scalar();
+    const std::string p = r.config()["tags"]["precision"].Scalar();
     EXPECT_EQ(q.params.get_int("a_bits"), p == "W4A16" ? 16 : 4) << p;
     EXPECT_EQ(q.params.get_int("kv_bits"), p == "W4A4KV4" ? 4 : 16) << p;
     if (p != "W4A16") EXPECT_TRUE(q.params.get_bool("o_per_head")) << p;
@@ -139,7 +139,7 @@ TEST(StudyFiles, ReSpinQuantTablesExpandAsDocumented) {
   ASSERT_EQ(table.runs.size(), 8u);
   std::set<std::string> rows;
   for (const RunSpec& r : table.runs) {
-    const std::string p = r.config["tags"]["precision"].Scalar();
+    const std::string p = r.config()["tags"]["precision"].Scalar();
     rows.insert(r.axes.at("method") + " " + p);
     const Step& q = r.methods.back();
     EXPECT_EQ(q.plugin, "gptq");
@@ -184,8 +184,8 @@ TEST(StudyFiles, TestbedStudiesExpandToTheirSevenRows) {
     ASSERT_EQ(s.runs.size(), 7u) << name;
     std::set<std::string> rows;
     for (const RunSpec& r : s.runs) {
-      rows.insert(r.axes.at("method") + " " + r.config["tags"]["precision"].Scalar());
-      EXPECT_EQ(r.config["evaluators"].size(), 6u) << name;
+      rows.insert(r.axes.at("method") + " " + r.config()["tags"]["precision"].Scalar());
+      EXPECT_EQ(r.config()["evaluators"].size(), 6u) << name;
     }
     for (const char* row : {"none W16A16", "rtn W8A8KV8", "rtn W4A4KV4", "quarot+rtn W4A4KV4", "spinquant+rtn W4A4KV4",
                             "respinquant+rtn W4A4KV4", "aaq+rtn W4A4KV4"})
