@@ -133,8 +133,20 @@ struct Refusal {
   std::string params, extra, needle;
 };
 
+// The perturbed base with another tokenizer: same shapes, one piece of its
+// SentencePiece model changed (what a base model from another release is).
+std::string base_with_another_tokenizer() {
+  const std::string dir = test::temp_dir("base_other_tok") + "/base";
+  std::filesystem::copy(test::perturbed_stories_base(), dir, std::filesystem::copy_options::recursive);
+  std::string bytes = test::read_file(dir + "/tokenizer.model");
+  bytes[bytes.size() / 2] ^= 1;
+  test::write_file(dir + "/tokenizer.model", bytes);
+  return dir;
+}
+
 TEST(LearningLoss, BadLossParametersAreRefusedBeforeAnyRun) {
   QLAB_REQUIRE_SHARED_DATA();
+  const std::string other_tok = base_with_another_tokenizer();
   const std::vector<Refusal> cases = {
       {"loss: apc", "", "needs `base_model:`"},
       {"loss: apc, k_pull: 100000", base_line(), "k_pull: 100000 is larger than the vocabulary"},
@@ -145,6 +157,8 @@ TEST(LearningLoss, BadLossParametersAreRefusedBeforeAnyRun) {
       {"loss: apc", "base_model: {path: " + test::fixtures() + "/golden/llama3}\n",
        "base_model " + test::fixtures() + "/golden/llama3 does not pair with model " + test::stories_model() +
            " (vocab_size 512 vs 700"},
+      {"loss: apc", "base_model: {path: " + other_tok + "}\n",
+       "base_model " + other_tok + " does not pair with model " + test::stories_model() + " (tokenizer.model differs"},
   };
   int i = 0;
   for (const auto& c : cases) {
@@ -155,6 +169,31 @@ TEST(LearningLoss, BadLossParametersAreRefusedBeforeAnyRun) {
     EXPECT_NE(r.err.find(c.needle), std::string::npos) << c.params << ": " << r.err;
     EXPECT_FALSE(std::filesystem::exists(dir + "/sq.h5")) << "refused before any run";
   }
+}
+
+}  // namespace
+}  // namespace qlab
+
+namespace qlab {
+namespace {
+
+// The base model offloaded layer by layer (base_model: {offload: true}) gives
+// the teachers' targets, and so the whole training, of the resident one.
+TEST(LearningLoss, AnOffloadedBaseTrainsAsAResidentOne) {
+  QLAB_REQUIRE_SHARED_DATA();
+  std::map<bool, RunRecord> by_offload;
+  for (bool offload : {false, true}) {
+    const std::string dir = test::temp_dir(offload ? "base_offloaded" : "base_resident");
+    const std::string step = "{aaq: {dataset: stories, nsamples: 8, seqlen: 64, batch: 4, steps: 3, k_pull: 64, k_push: 32}}";
+    const std::string base = "base_model: {path: " + test::perturbed_stories_base() + ", offload: " + (offload ? "true" : "false") + "}\n";
+    auto r = test::run_qlab({"run", test::write_study(dir, {"[" + step + ", " + kGptq + "]"}, base)});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    by_offload[offload] = read_runs(dir + "/sq.h5").at(0);
+    ASSERT_EQ(by_offload[offload].status, "complete") << by_offload[offload].error;
+  }
+  EXPECT_EQ(array(by_offload[true], "aaq.push"), array(by_offload[false], "aaq.push"));
+  EXPECT_EQ(array(by_offload[true], "aaq.loss"), array(by_offload[false], "aaq.loss"));
+  EXPECT_EQ(by_offload[true].output.metrics.at("perplexity.ppl"), by_offload[false].output.metrics.at("perplexity.ppl"));
 }
 
 }  // namespace
