@@ -40,13 +40,6 @@ namespace fs = std::filesystem;
 namespace qlab {
 namespace {
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string t; std::getline(ss, t, sep);)
-    if (!t.empty()) out.push_back(t);
-  return out;
-}
 
 // A JSON-lines file as a table: the columns are the first record's keys, and
 // every record must have them (numbers are spelled out, null is "").
@@ -176,7 +169,7 @@ int eval_responses_main(const std::vector<std::string>& args) {
   const Column language = nmix ? pick_column(table, language_col, {"language"}, true) : Column{};
   const Column row_label = evaluator == "refusal" ? pick_column(table, label_col, {"label"}, false) : Column{};
   const Column reference = nmix ? pick_column(table, reference_col, {"reference"}, false) : Column{};
-  std::vector<std::string> group_cols = split(group_by, ',');
+  std::vector<std::string> group_cols = cli::comma_list(group_by);
   std::vector<size_t> group_index;
   for (const auto& g : group_cols) group_index.push_back(table.column(g));
   if (table.rows.empty()) throw UsageError(file + ": no rows");

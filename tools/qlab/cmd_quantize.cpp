@@ -26,13 +26,6 @@ namespace fs = std::filesystem;
 namespace qlab {
 namespace {
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string t; std::getline(ss, t, sep);)
-    if (!t.empty()) out.push_back(t);
-  return out;
-}
 
 // The pipeline as a one-run study, so that parameters are validated exactly as
 // in `qlab run` (schemas, defaults, did-you-mean); built in memory.
@@ -90,7 +83,7 @@ int quantize_main(const std::vector<std::string>& args) {
   }
   if (model.empty() || methods.empty() || out.empty()) throw UsageError("MODEL, --method and --out are required (qlab quantize --help)");
   load_plugins(plugins);
-  std::vector<std::string> steps = split(methods, ',');
+  std::vector<std::string> steps = cli::comma_list(methods);
   if (steps.empty()) throw UsageError("--method names no step");
   for (const auto& s : steps)   // an unknown name gets its did-you-mean; calibration is asked for by option
     for (const auto& p : Registry::instance().method(s).params)

@@ -33,17 +33,6 @@ safety against perplexity, training curves, N-Mix and pass rates per
 language), every run its own point; --plot adds one (docs/report.md).
 )";
 
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> items;
-  size_t begin = 0;
-  while (begin <= text.size()) {
-    size_t end = text.find(',', begin);
-    if (end == std::string::npos) end = text.size();
-    if (end > begin) items.push_back(text.substr(begin, end - begin));
-    begin = end + 1;
-  }
-  return items;
-}
 
 int report_main(const std::vector<std::string>& args) {
   std::vector<std::string> files, wheres, plots;
@@ -81,10 +70,10 @@ int report_main(const std::vector<std::string>& args) {
   if (files.empty()) throw UsageError("missing the results file(s) (qlab report --help)");
 
   ReportSpec spec;
-  spec.rows = split_commas(rows);
-  spec.cols = split_commas(cols);
+  spec.rows = cli::comma_list(rows);
+  spec.cols = cli::comma_list(cols);
   spec.pivot = pivot;
-  spec.replicates = split_commas(replicates);
+  spec.replicates = cli::comma_list(replicates);
   spec.format = parse_report_format(format);
   std::vector<PlotRequest> requests;
   for (const auto& p : plots) requests.push_back(parse_plot_request(p));

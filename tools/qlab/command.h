@@ -18,6 +18,9 @@ struct Command {
 
 std::map<std::string, Command>& commands();
 
+// "a,b,,c" -> {a, b, c}: the comma-separated lists of the options (--rows, --group-by, --method).
+std::vector<std::string> comma_list(const std::string& text);
+
 struct CommandRegistrar {
   explicit CommandRegistrar(Command c) { commands()[c.name] = std::move(c); }
 };

@@ -14,6 +14,18 @@ std::map<std::string, Command>& commands() {
   static std::map<std::string, Command> all;
   return all;
 }
+
+std::vector<std::string> comma_list(const std::string& text) {
+  std::vector<std::string> items;
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    size_t end = text.find(',', begin);
+    if (end == std::string::npos) end = text.size();
+    if (end > begin) items.push_back(text.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return items;
+}
 }  // namespace qlab::cli
 
 static void print_usage(std::ostream& os) {
