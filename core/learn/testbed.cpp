@@ -38,6 +38,13 @@ const std::vector<Size>& sizes() {
       {"small", "small", 512,
        "hidden_size=64,intermediate_size=176,num_hidden_layers=2,num_attention_heads=4,num_key_value_heads=2", 128, 8,
        80, 40, 3e-3, 1e-3},
+      // The smallest pair that learns refusal (the testbed suite's three
+      // seeds; docs/testbed.md): small's architecture, but the default corpus
+      // (its 6,000 conversations per chat file and 100 prompts per evaluation
+      // file) and long enough trainings for the aligned model to refuse.
+      {"refusal", "default", 512,
+       "hidden_size=64,intermediate_size=176,num_hidden_layers=2,num_attention_heads=4,num_key_value_heads=2", 128, 16,
+       200, 120, 3e-3, 3e-3},
       {"default", "default", 1024,
        "hidden_size=128,intermediate_size=352,num_hidden_layers=4,num_attention_heads=4,num_key_value_heads=2", 128, 16,
        500, 170, 3e-3, 1e-3},
