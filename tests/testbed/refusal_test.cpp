@@ -24,6 +24,7 @@ std::string pair_dir(int seed) { return std::string(QLAB_TESTBED_PAIRS) + "/seed
 std::string study(const std::string& methods, bool benign) {
   return "name: testbed_refusal\n"
          "model: {dtype: float32, device: cpu}\n"
+         "base_model: {path: base}\n"   // AAQ's push target; every path is the pair's (run_on_pair)
          "seed: 0\n"
          "datasets:\n"
          "  calib: {text: {path: pretrain.txt}}\n"
