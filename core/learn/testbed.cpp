@@ -38,10 +38,11 @@ const std::vector<Size>& sizes() {
       {"small", "small", 512,
        "hidden_size=64,intermediate_size=176,num_hidden_layers=2,num_attention_heads=4,num_key_value_heads=2", 128, 8,
        80, 40, 3e-3, 1e-3},
-      // The smallest pair that learns refusal (the testbed suite's three
-      // seeds; docs/testbed.md): small's architecture, but the default corpus
-      // (its 6,000 conversations per chat file and 100 prompts per evaluation
-      // file) and long enough trainings for the aligned model to refuse.
+      // The cheapest pair measured whose aligned model refuses on seeds 0-2
+      // (the testbed tests; docs/testbed.md), though it refuses the benign
+      // look-alikes as well: small's architecture, but the default corpus
+      // (6,000 conversations a chat file, 100 prompts an evaluation file) and
+      // trainings long enough for the refusal to be learned on every seed.
       {"refusal", "default", 512,
        "hidden_size=64,intermediate_size=176,num_hidden_layers=2,num_attention_heads=4,num_key_value_heads=2", 128, 16,
        200, 120, 3e-3, 3e-3},
