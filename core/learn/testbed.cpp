@@ -38,6 +38,14 @@ const std::vector<Size>& sizes() {
       {"small", "small", 512,
        "hidden_size=64,intermediate_size=176,num_hidden_layers=2,num_attention_heads=4,num_key_value_heads=2", 128, 8,
        80, 40, 3e-3, 1e-3},
+      // The cheapest pair measured whose aligned model refuses on seeds 0-2
+      // (the testbed tests; docs/testbed.md), though it refuses the benign
+      // look-alikes as well: small's architecture, but the default corpus
+      // (6,000 conversations a chat file, 100 prompts an evaluation file) and
+      // trainings long enough for the refusal to be learned on every seed.
+      {"refusal", "default", 512,
+       "hidden_size=64,intermediate_size=176,num_hidden_layers=2,num_attention_heads=4,num_key_value_heads=2", 128, 16,
+       200, 120, 3e-3, 3e-3},
       {"default", "default", 1024,
        "hidden_size=128,intermediate_size=352,num_hidden_layers=4,num_attention_heads=4,num_key_value_heads=2", 128, 16,
        500, 170, 3e-3, 1e-3},

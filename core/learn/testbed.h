@@ -20,7 +20,7 @@ namespace qlab {
 
 struct TestbedOptions {
   std::string out_dir = "results/testbed";
-  std::string size = "default";   // small (tests) | default (2-core CPU, ~2 min) | gpu (tens of millions of parameters)
+  std::string size = "default";   // small (tests) | refusal (tests: the cheapest that learns to refuse) | default (2-core CPU, ~3 min) | gpu (tens of millions of parameters)
   uint64_t seed = 0;              // corpus, initialisation and data order
   std::string device = "cpu";
 };

@@ -54,7 +54,7 @@ TEST(Quickstart, BadTestbedOptionsAreOneLineErrors) {
   const std::string dir = test::temp_dir("testbed_bad");
   auto size = test::run_qlab({"testbed", "--size", "huge", "--out", dir + "/t"});
   EXPECT_EQ(size.exit_code, 2);
-  EXPECT_EQ(size.err, "qlab testbed: unknown testbed size 'huge' (known: small, default, gpu)\n");
+  EXPECT_EQ(size.err, "qlab testbed: unknown testbed size 'huge' (known: small, refusal, default, gpu)\n");
   // A folder that is not ours is never removed to make room.
   test::write_file(dir + "/mine/corpus/notes.txt", "keep me");
   auto foreign = test::run_qlab({"testbed", "--size", "small", "--out", dir + "/mine"});

@@ -17,7 +17,7 @@ static int run_testbed(const std::vector<std::string>& args) {
   opts.add_options()
       ("help,h", "show this help")
       ("out", po::value(&o.out_dir)->default_value(o.out_dir), "folder of corpus/, tokenizer/, base/, aligned/")
-      ("size", po::value(&o.size)->default_value(o.size), "small (tests) | default (2-core CPU, ~2 min) | gpu (~30M parameters)")
+      ("size", po::value(&o.size)->default_value(o.size), "small (tests) | refusal (tests: the cheapest that learns to refuse, ~1-2 min) | default (2-core CPU, ~3 min) | gpu (~30M parameters)")
       ("seed", po::value(&o.seed)->default_value(o.seed), "corpus, initialisation and data order")
       ("device", po::value(&o.device)->default_value(o.device), "where the models train: cpu, cuda, cuda:N");
   po::variables_map vm;
