@@ -74,6 +74,20 @@ std::string canonical_yaml(const YAML::Node& node) {
   return std::string(e.c_str()) + "\n";
 }
 
+std::string canonical_entry(const std::string& key, const YAML::Node& value) {
+  YAML::Node entry(YAML::NodeType::Map);
+  entry[key] = value;
+  std::string text = canonical_yaml(entry);
+  text.pop_back();   // the newline canonical_map puts between entries
+  return text;
+}
+
+std::string canonical_map(const std::map<std::string, std::string>& entries) {
+  std::string text;
+  for (const auto& kv : entries) text += kv.second + "\n";
+  return text;
+}
+
 std::string flow_text(const YAML::Node& node) {
   if (node.IsScalar()) return node.Scalar();
   YAML::Emitter e;
