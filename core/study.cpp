@@ -391,7 +391,7 @@ template <class Lookup>
 std::vector<Step> resolve_steps(const YAML::Node& cfg, const std::string& key, const std::string& kind, Lookup lookup,
                                 const Locator& loc, Resolved& r) {
   std::vector<Step> steps;
-  YAML::Node seq(YAML::NodeType::Sequence);
+  std::vector<std::pair<std::string, YAML::Node>> entry;
   for (const StepNode& s : parse_steps(child(cfg, key), kind, loc)) {
     const std::vector<ParamSpec>* specs;
     try {
@@ -410,11 +410,9 @@ std::vector<Step> resolve_steps(const YAML::Node& cfg, const std::string& key, c
       }
     }
     steps.push_back(Step{s.name, p});
-    YAML::Node entry(YAML::NodeType::Map);
-    entry[s.name] = p.node();
-    seq.push_back(entry);
+    entry.emplace_back(s.name, p.node());
   }
-  r.entries[key] = canonical_entry(key, seq);
+  r.entries[key] = canonical_steps_entry(key, entry);
   return steps;
 }
 

@@ -46,6 +46,9 @@ std::string canonical_yaml(const YAML::Node& node);
 // canonical_yaml of the map, and a sweep's runs can share the text of the
 // entries they do not vary (core/study.cpp).
 std::string canonical_entry(const std::string& key, const YAML::Node& value);
+// The entry of a list of steps, each {name: params}: canonical_entry of that
+// list, without building it (the list would keep every step's nodes alive).
+std::string canonical_steps_entry(const std::string& key, const std::vector<std::pair<std::string, YAML::Node>>& steps);
 std::string canonical_map(const std::map<std::string, std::string>& entries);
 
 // One-line text of a value: the scalar itself, or flow YAML for collections.

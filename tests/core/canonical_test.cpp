@@ -44,6 +44,11 @@ base_model: {path: "it's", offload: false}
   m["method"][1]["gptq"]["dataset"] = string_node("wiki");
   EXPECT_EQ(by_entries(m), canonical_yaml(m));
   EXPECT_NE(by_entries(m).find("\"a \\\"b\\\" c\""), std::string::npos) << by_entries(m);
+  // A list of steps emitted from its steps is the entry of the list.
+  std::vector<std::pair<std::string, YAML::Node>> steps;
+  for (const auto& step : m["method"]) steps.emplace_back(step.begin()->first.Scalar(), step.begin()->second);
+  EXPECT_EQ(canonical_steps_entry("method", steps), canonical_entry("method", m["method"]));
+  EXPECT_EQ(canonical_steps_entry("evaluators", {}), canonical_entry("evaluators", m["evaluators"]));
 }
 
 }  // namespace
