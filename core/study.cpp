@@ -598,6 +598,8 @@ Study expand_study(const YAML::Node& parsed, const std::string& path, const std:
   for (int p = 0; p < kPartCount; ++p)
     if (swept[p]) swept_keys.insert(kPartKeys[p].begin(), kPartKeys[p].end());
   Resolved first;
+  const std::string results_dir = fs::path(study.output).parent_path().string();
+  const std::string cache_dir = (fs::path(results_dir) / "transforms").string();
   // A run's config: the base with each axis at its value. yaml-cpp keeps the
   // nodes in pools, and combining two nodes (assigning, inserting) merges
   // their pools by copying one's set of nodes into the other's, for good. Runs
@@ -642,8 +644,8 @@ Study expand_study(const YAML::Node& parsed, const std::string& path, const std:
       if (!later) first = r;
       return make_run(r, inputs);
     }();
-    run.cache_dir = (fs::path(study.output).parent_path() / "transforms").string();
-    run.results_dir = fs::path(study.output).parent_path().string();
+    run.cache_dir = cache_dir;
+    run.results_dir = results_dir;
     for (auto& [k, v] : axes)
       if (k != "method") run.axes[k] = v;
     auto [it, fresh] = hashes.emplace(run.hash, study.runs.size());
