@@ -271,15 +271,215 @@ Params with_data_root(const Params& p, const std::vector<ParamSpec>& specs, cons
   return Params(p.owner(), values);
 }
 
+// A run's config resolved one part at a time (a part: top-level keys validated
+// together), so that a sweep resolves again only the parts its axes reach and
+// shares the rest, text and validated steps, with its first run: validating
+// and emitting every part of every run dominated a large sweep's expansion.
+enum Part { kModels, kScalars, kDatasets, kMethods, kEvaluators, kTags, kPartCount };
+
+// The top-level keys of each part.
+const std::vector<std::vector<std::string>> kPartKeys = {
+    {"model", "base_model"}, {"seed", "data_root"}, {"datasets"}, {"method"}, {"evaluators"}, {"tags"}};
+
+// The parts a sweep axis at top-level key `key` changes: its own, and those
+// that read it (data sets are placed by data_root; method and evaluator steps
+// name data sets).
+std::vector<Part> parts_reached(const std::string& key) {
+  if (key == "data_root") return {kScalars, kDatasets};
+  if (key == "datasets") return {kDatasets, kMethods, kEvaluators};
+  for (int p = 0; p < kPartCount; ++p)
+    for (const auto& k : kPartKeys[p])
+      if (k == key) return {Part(p)};
+  return {};   // not a key of the config: the run's config does not change (the duplicate check reports it)
+}
+
+struct Resolved {
+  std::map<std::string, std::string> entries;     // top-level key -> canonical_entry text
+  // (role, checkpoint folder): model first, then base_model, the order their
+  // fingerprints enter the hash.
+  std::vector<std::pair<std::string, std::string>> model_paths;
+  uint64_t seed = 0;
+  fs::path data_root;
+  std::vector<Step> methods, evaluators;
+  std::map<std::string, Step> datasets;
+  std::vector<std::string> dataset_names;
+};
+
+void resolve_models(const YAML::Node& cfg, const Locator& loc, Resolved& r) {
+  r.model_paths.clear();
+  for (const char* m : {"model", "base_model"}) {
+    r.entries.erase(m);
+    if (!child(cfg, m).IsDefined()) continue;
+    Params p = validate_model(cfg, m, loc);
+    r.entries[m] = canonical_entry(m, p.node());
+    r.model_paths.emplace_back(m, p.get_string("path"));
+  }
+}
+
+void resolve_scalars(const YAML::Node& cfg, const Locator& loc, Resolved& r) {
+  YAML::Node scalars(YAML::NodeType::Map);
+  for (const auto& s : run_schema())
+    if (child(cfg, s.name).IsDefined()) scalars.force_insert(key_of(cfg, s.name), child(cfg, s.name));
+  Params top = validate_params(scalars, run_schema(), "study", "study", loc, cfg);
+  for (const auto& kv : top.node()) r.entries[kv.first.Scalar()] = canonical_entry(kv.first.Scalar(), kv.second);
+  r.seed = uint64_t(top.get_int("seed"));
+  r.data_root = fs::absolute(top.get_string("data_root").empty() ? "." : top.get_string("data_root"));
+}
+
+void resolve_datasets(const YAML::Node& cfg, const Locator& loc, Resolved& r) {
+  const Registry& reg = Registry::instance();
+  r.datasets.clear(), r.dataset_names.clear();
+  YAML::Node datasets = child(cfg, "datasets");
+  YAML::Node out_datasets(YAML::NodeType::Map);
+  if (datasets.IsDefined() && !datasets.IsNull()) {
+    if (!datasets.IsMap()) throw loc.error(datasets, "datasets must be a map of name -> {reader: {params}}");
+    for (const auto& kv : datasets) {
+      std::string name = kv.first.Scalar();
+      std::vector<StepNode> reader = parse_steps(kv.second, "data set", loc);
+      if (reader.size() != 1) throw loc.error(kv.second, "data set '" + name + "' needs exactly one reader: {reader: {params}}");
+      const StepNode& s = reader[0];
+      const DatasetInfo* info;
+      try {
+        info = &reg.dataset(s.name);
+      } catch (const UsageError& e) {
+        throw loc.error(s.name_node, e.what());
+      }
+      Params p = validate_params(s.params, info->params, s.name, "dataset '" + s.name + "' (data set '" + name + "')",
+                                 loc, s.name_node);
+      r.datasets[name] = Step{s.name, with_data_root(p, info->params, r.data_root)};
+      YAML::Node entry(YAML::NodeType::Map);
+      entry[s.name] = p.node();
+      out_datasets[name] = entry;
+      r.dataset_names.push_back(name);
+    }
+  }
+  r.entries["datasets"] = canonical_entry("datasets", out_datasets);
+}
+
+// A method step's parameters with its preset's settings where the step
+// leaves them out (MethodInfo::presets); `auto` resolved from earlier steps.
+// The given nodes are shared, not copied, so errors keep their file locations.
+YAML::Node with_preset(const StepNode& s, const std::vector<Step>& earlier) {
+  const Registry& reg = Registry::instance();
+  const MethodInfo& info = reg.method(s.name);
+  if (info.presets.empty() || (s.params.IsDefined() && !s.params.IsNull() && !s.params.IsMap())) return s.params;
+  YAML::Node given(YAML::NodeType::Map);
+  if (s.params.IsMap())   // all but preset, which is set below on a fresh node (assigning would write through)
+    for (const auto& kv : s.params)
+      if (kv.first.Scalar() != "preset") given.force_insert(kv.first, kv.second);
+  const YAML::Node asked = child(s.params, "preset");
+  std::string name = asked.IsDefined() && asked.IsScalar() ? asked.Scalar() : "auto";
+  if (name == "auto") {
+    name = "none";
+    for (auto it = earlier.rbegin(); it != earlier.rend(); ++it)
+      if (const std::string& p = reg.method(it->plugin).paper_preset; !p.empty()) {
+        name = p;
+        break;
+      }
+  }
+  auto preset = info.presets.find(name);
+  if (preset == info.presets.end()) return s.params;   // the schema's choices report the name, located
+  given["preset"] = name;
+  for (const auto& [k, v] : preset->second)
+    if (!child(s.params, k).IsDefined()) given[k] = YAML::Load(v);
+  return given;
+}
+
+// The steps under `key` ("method" or "evaluators"), each validated against
+// its plugin's schema; a parameter named `dataset` must name an entry of `datasets:`.
+template <class Lookup>
+std::vector<Step> resolve_steps(const YAML::Node& cfg, const std::string& key, const std::string& kind, Lookup lookup,
+                                const Locator& loc, Resolved& r) {
+  std::vector<Step> steps;
+  std::vector<std::pair<std::string, YAML::Node>> entry;
+  for (const StepNode& s : parse_steps(child(cfg, key), kind, loc)) {
+    const std::vector<ParamSpec>* specs;
+    try {
+      specs = &lookup(s.name).params;
+    } catch (const UsageError& e) {
+      throw loc.error(s.name_node, e.what());
+    }
+    const YAML::Node given = kind == "method" ? with_preset(s, steps) : s.params;
+    Params p = validate_params(given, *specs, s.name, kind + " '" + s.name + "'", loc, s.name_node);
+    if (p.has("dataset") && p.node()["dataset"].IsScalar()) {
+      std::string ref = p.get_string("dataset");
+      if (!ref.empty() && !r.datasets.count(ref)) {   // "" : the plugin's way of saying "none"
+        YAML::Node at = child(s.params, "dataset");
+        throw loc.error(at.IsDefined() ? at : s.name_node,
+                        "data set '" + ref + "' is not defined under datasets" + did_you_mean(ref, r.dataset_names));
+      }
+    }
+    steps.push_back(Step{s.name, p});
+    entry.emplace_back(s.name, p.node());
+  }
+  r.entries[key] = canonical_steps_entry(key, entry);
+  return steps;
+}
+
+void resolve_methods(const YAML::Node& cfg, const Locator& loc, Resolved& r) {
+  const Registry& reg = Registry::instance();
+  r.methods = resolve_steps(cfg, "method", "method", [&](const std::string& n) -> const MethodInfo& { return reg.method(n); },
+                            loc, r);
+}
+
+void resolve_evaluators(const YAML::Node& cfg, const Locator& loc, const StudyRules& rules, Resolved& r) {
+  const Registry& reg = Registry::instance();
+  r.evaluators = resolve_steps(cfg, "evaluators", "evaluator",
+                               [&](const std::string& n) -> const EvaluatorInfo& { return reg.evaluator(n); }, loc, r);
+  YAML::Node evaluator_nodes = child(cfg, "evaluators");
+  if (rules.needs_evaluators && r.evaluators.empty())
+    throw loc.error(evaluator_nodes.IsDefined() ? evaluator_nodes : key_of(cfg, "evaluators"),
+                    "no evaluators: every run would be complete with no metrics; list at least one under `evaluators:`");
+  std::map<std::string, size_t> labels;
+  for (size_t i = 0; i < r.evaluators.size(); ++i) {
+    const YAML::Node at = evaluator_nodes.IsSequence() ? evaluator_nodes[i] : evaluator_nodes;
+    std::string label = r.evaluators[i].params.get_string("label");
+    // The label prefixes metric names ("label.ppl"), which are HDF5 dataset names.
+    if (label.empty() || label.find('/') != std::string::npos || label == ".")
+      throw loc.error(at, "'label' for evaluator '" + r.evaluators[i].plugin + "': '" + label +
+                              "' cannot prefix metric names (it must be non-empty, without '/')");
+    auto [it, fresh] = labels.emplace(label, i);
+    if (!fresh)
+      throw loc.error(at, "evaluators " + std::to_string(it->second) + " and " + std::to_string(i) + " both have label '" +
+                              label + "': give each a distinct `label` so their metrics do not collide");
+  }
+}
+
+// Free-form labels for tables ("precision: W4A8"): part of the config, so a
+// zip axis can pair them with the pipelines they describe.
+void resolve_tags(const YAML::Node& cfg, const Locator& loc, Resolved& r) {
+  r.entries.erase("tags");
+  YAML::Node tags = child(cfg, "tags");
+  if (!tags.IsDefined() || tags.IsNull()) return;
+  if (!tags.IsMap()) throw loc.error(tags, "tags must be a map of name -> value (labels for tables)");
+  YAML::Node out_tags(YAML::NodeType::Map);
+  for (const auto& kv : tags) {
+    if (!kv.second.IsScalar())
+      throw loc.error(kv.second, "tag '" + kv.first.Scalar() + "' must be a single value, not a list or map");
+    out_tags[kv.first.Scalar()] = kv.second.Scalar();
+  }
+  r.entries["tags"] = canonical_entry("tags", out_tags);
+}
+
+// Checks the parts of a run's config against the schemas, in the order a
+// reader meets them (so the first error is the first in the file's order).
+void resolve_parts(const YAML::Node& cfg, const std::vector<bool>& which, const Locator& loc, const StudyRules& rules,
+                   Resolved& r) {
+  if (which[kModels]) resolve_models(cfg, loc, r);
+  if (which[kScalars]) resolve_scalars(cfg, loc, r);   // first: data_root places the data sets
+  if (which[kDatasets]) resolve_datasets(cfg, loc, r);
+  if (which[kMethods]) resolve_methods(cfg, loc, r);
+  if (which[kEvaluators]) resolve_evaluators(cfg, loc, rules, r);
+  if (which[kTags]) resolve_tags(cfg, loc, r);
+}
+
 // The files a run reads (its checkpoints, every path parameter of its data
 // sets), fingerprinted once per study, and the run's hash over its config and
 // their contents.
 class RunInputs {
  public:
-  // `cfg`: the run's resolved config.
-  void attach(RunSpec& run, const YAML::Node& cfg) {
-    for (const char* m : {"model", "base_model"})
-      if (cfg[m]) add(run, m, cfg[m]["path"].Scalar());
+  void attach(RunSpec& run, const std::vector<std::pair<std::string, std::string>>& model_paths) {
+    for (const auto& [role, path] : model_paths) add(run, role, path);
     const Registry& reg = Registry::instance();
     for (const auto& [name, step] : run.datasets)
       for (const auto& s : reg.dataset(step.plugin).params)
@@ -298,146 +498,17 @@ class RunInputs {
   std::map<std::string, std::vector<InputFile>> seen_;
 };
 
-// Checks a run's config against the schemas and builds its canonical form and hash.
-RunSpec resolve_run(const YAML::Node& cfg, const Locator& loc, const StudyRules& rules, RunInputs& inputs) {
-  const Registry& reg = Registry::instance();
+// The run of a resolved config: its canonical text and hash. Its steps share
+// their parameters with every run that did not resolve them again (Params are
+// never written through).
+RunSpec make_run(const Resolved& r, RunInputs& inputs) {
   RunSpec run;
-  YAML::Node out(YAML::NodeType::Map);
-
-  for (const char* m : {"model", "base_model"})
-    if (child(cfg, m).IsDefined()) out[m] = validate_model(cfg, m, loc).node();
-
-  // The scalar keys first: data_root places the data sets.
-  YAML::Node scalars(YAML::NodeType::Map);
-  for (const auto& s : run_schema())
-    if (child(cfg, s.name).IsDefined()) scalars.force_insert(key_of(cfg, s.name), child(cfg, s.name));
-  Params top = validate_params(scalars, run_schema(), "study", "study", loc, cfg);
-  for (const auto& kv : top.node()) out[kv.first.Scalar()] = kv.second;
-  run.seed = uint64_t(top.get_int("seed"));
-  const fs::path data_root = fs::absolute(top.get_string("data_root").empty() ? "." : top.get_string("data_root"));
-
-  YAML::Node datasets = child(cfg, "datasets");
-  YAML::Node out_datasets(YAML::NodeType::Map);
-  std::vector<std::string> dataset_names;
-  if (datasets.IsDefined() && !datasets.IsNull()) {
-    if (!datasets.IsMap()) throw loc.error(datasets, "datasets must be a map of name -> {reader: {params}}");
-    for (const auto& kv : datasets) {
-      std::string name = kv.first.Scalar();
-      std::vector<StepNode> reader = parse_steps(kv.second, "data set", loc);
-      if (reader.size() != 1) throw loc.error(kv.second, "data set '" + name + "' needs exactly one reader: {reader: {params}}");
-      const StepNode& r = reader[0];
-      const DatasetInfo* info;
-      try {
-        info = &reg.dataset(r.name);
-      } catch (const UsageError& e) {
-        throw loc.error(r.name_node, e.what());
-      }
-      Params p = validate_params(r.params, info->params, r.name, "dataset '" + r.name + "' (data set '" + name + "')",
-                                 loc, r.name_node);
-      run.datasets[name] = Step{r.name, with_data_root(p, info->params, data_root)};
-      YAML::Node entry(YAML::NodeType::Map);
-      entry[r.name] = p.node();
-      out_datasets[name] = entry;
-      dataset_names.push_back(name);
-    }
-  }
-  out["datasets"] = out_datasets;
-
-  // A parameter named `dataset` refers to an entry of `datasets:`.
-  auto check_dataset_ref = [&](const StepNode& s, const Params& p) {
-    if (!p.has("dataset") || !p.node()["dataset"].IsScalar()) return;
-    std::string ref = p.get_string("dataset");
-    if (ref.empty() || run.datasets.count(ref)) return;  // "" : the plugin's way of saying "none"
-    YAML::Node at = child(s.params, "dataset");
-    throw loc.error(at.IsDefined() ? at : s.name_node,
-                    "data set '" + ref + "' is not defined under datasets" + did_you_mean(ref, dataset_names));
-  };
-
-  // A method step's parameters with its preset's settings where the step
-  // leaves them out (MethodInfo::presets); `auto` resolved from earlier steps.
-  // The given nodes are shared, not copied, so errors keep their file locations.
-  auto with_preset = [&](const StepNode& s, const std::vector<Step>& earlier) -> YAML::Node {
-    const MethodInfo& info = reg.method(s.name);
-    if (info.presets.empty() || (s.params.IsDefined() && !s.params.IsNull() && !s.params.IsMap())) return s.params;
-    YAML::Node given(YAML::NodeType::Map);
-    if (s.params.IsMap())   // all but preset, which is set below on a fresh node (assigning would write through)
-      for (const auto& kv : s.params)
-        if (kv.first.Scalar() != "preset") given.force_insert(kv.first, kv.second);
-    const YAML::Node asked = child(s.params, "preset");
-    std::string name = asked.IsDefined() && asked.IsScalar() ? asked.Scalar() : "auto";
-    if (name == "auto") {
-      name = "none";
-      for (auto it = earlier.rbegin(); it != earlier.rend(); ++it)
-        if (const std::string& p = reg.method(it->plugin).paper_preset; !p.empty()) {
-          name = p;
-          break;
-        }
-    }
-    auto preset = info.presets.find(name);
-    if (preset == info.presets.end()) return s.params;   // the schema's choices report the name, located
-    given["preset"] = name;
-    for (const auto& [k, v] : preset->second)
-      if (!child(s.params, k).IsDefined()) given[k] = YAML::Load(v);
-    return given;
-  };
-
-  auto pipeline = [&](const std::string& key, const std::string& kind, auto lookup, std::vector<Step>& steps) {
-    YAML::Node seq(YAML::NodeType::Sequence);
-    for (const StepNode& s : parse_steps(child(cfg, key), kind, loc)) {
-      const std::vector<ParamSpec>* specs;
-      try {
-        specs = &lookup(s.name).params;
-      } catch (const UsageError& e) {
-        throw loc.error(s.name_node, e.what());
-      }
-      const YAML::Node given = kind == "method" ? with_preset(s, steps) : s.params;
-      Params p = validate_params(given, *specs, s.name, kind + " '" + s.name + "'", loc, s.name_node);
-      check_dataset_ref(s, p);
-      steps.push_back(Step{s.name, p});
-      YAML::Node entry(YAML::NodeType::Map);
-      entry[s.name] = p.node();
-      seq.push_back(entry);
-    }
-    out[key] = seq;
-  };
-  pipeline("method", "method", [&](const std::string& n) -> const MethodInfo& { return reg.method(n); }, run.methods);
-  pipeline("evaluators", "evaluator", [&](const std::string& n) -> const EvaluatorInfo& { return reg.evaluator(n); },
-           run.evaluators);
-
-  YAML::Node evaluator_nodes = child(cfg, "evaluators");
-  if (rules.needs_evaluators && run.evaluators.empty())
-    throw loc.error(evaluator_nodes.IsDefined() ? evaluator_nodes : key_of(cfg, "evaluators"),
-                    "no evaluators: every run would be complete with no metrics; list at least one under `evaluators:`");
-  std::map<std::string, size_t> labels;
-  for (size_t i = 0; i < run.evaluators.size(); ++i) {
-    const YAML::Node at = evaluator_nodes.IsSequence() ? evaluator_nodes[i] : evaluator_nodes;
-    std::string label = run.evaluators[i].params.get_string("label");
-    // The label prefixes metric names ("label.ppl"), which are HDF5 dataset names.
-    if (label.empty() || label.find('/') != std::string::npos || label == ".")
-      throw loc.error(at, "'label' for evaluator '" + run.evaluators[i].plugin + "': '" + label +
-                              "' cannot prefix metric names (it must be non-empty, without '/')");
-    auto [it, fresh] = labels.emplace(label, i);
-    if (!fresh)
-      throw loc.error(at, "evaluators " + std::to_string(it->second) + " and " + std::to_string(i) + " both have label '" +
-                              label + "': give each a distinct `label` so their metrics do not collide");
-  }
-
-  // Free-form labels for tables ("precision: W4A8"): part of the config, so a
-  // zip axis can pair them with the pipelines they describe.
-  YAML::Node tags = child(cfg, "tags");
-  if (tags.IsDefined() && !tags.IsNull()) {
-    if (!tags.IsMap()) throw loc.error(tags, "tags must be a map of name -> value (labels for tables)");
-    YAML::Node out_tags(YAML::NodeType::Map);
-    for (const auto& kv : tags) {
-      if (!kv.second.IsScalar())
-        throw loc.error(kv.second, "tag '" + kv.first.Scalar() + "' must be a single value, not a list or map");
-      out_tags[kv.first.Scalar()] = kv.second.Scalar();
-    }
-    out["tags"] = out_tags;
-  }
-
-  run.config_yaml = canonical_yaml(out);
-  inputs.attach(run, out);
+  run.config_yaml = canonical_map(r.entries);
+  run.seed = r.seed;
+  run.methods = r.methods;
+  run.evaluators = r.evaluators;
+  run.datasets = r.datasets;
+  inputs.attach(run, r.model_paths);
   std::string summary;
   for (const auto& s : run.methods) summary += (summary.empty() ? "" : "+") + s.plugin;
   run.axes["method"] = summary.empty() ? "none" : summary;
@@ -511,21 +582,47 @@ Study expand_study(const YAML::Node& parsed, const std::string& path, const std:
   std::vector<size_t> pick(groups.size(), 0);
   RunInputs inputs;
   std::map<std::string, size_t> hashes;
+  // The first run resolves every part of the config; a later one only the
+  // parts its axes reach, starting from the first run's (`first`).
+  const std::vector<bool> every(kPartCount, true);
+  std::vector<bool> swept(kPartCount, false);
+  std::vector<std::vector<std::string>> origins;   // per group and axis: where it is written, for notes
+  for (const Group& g : groups) {
+    origins.emplace_back();
+    for (const Axis& a : g) {
+      for (Part p : parts_reached(a.parts[0])) swept[p] = true;
+      origins.back().push_back(loc.where(a.key));
+    }
+  }
+  std::set<std::string> swept_keys;   // the top-level keys a later run copies: every key of a swept part
+  for (int p = 0; p < kPartCount; ++p)
+    if (swept[p]) swept_keys.insert(kPartKeys[p].begin(), kPartKeys[p].end());
+  Resolved first;
+  const std::string results_dir = fs::path(study.output).parent_path().string();
+  const std::string cache_dir = (fs::path(results_dir) / "transforms").string();
   // A run's config: the base with each axis at its value. yaml-cpp keeps the
   // nodes in pools, and combining two nodes (assigning, inserting) merges
   // their pools by copying one's set of nodes into the other's, for good. Runs
   // built from the parsed study's nodes would all join its pool: each run would
   // copy every earlier run's nodes (quadratic time, every node kept). So a run
-  // is built from deep copies (a pool of its own, freed with it), which have
-  // no file positions; one that fails validation is built again from the
-  // parsed nodes, so that the error points into the file.
-  auto config_of = [&](bool located, Locator& run_loc) {
-    std::optional<YAML::Node> cfg(located ? base : YAML::Clone(base));
+  // is built from deep copies (a pool of its own, freed with it): of the whole
+  // base for the first run, of the swept top-level keys only for a later one.
+  // Copies have no file positions; a run that fails validation is built
+  // again, whole, from the parsed nodes, so that the error points into the file.
+  auto config_of = [&](bool located, bool only_swept, Locator& run_loc) {
+    std::optional<YAML::Node> cfg(base);
+    if (!located) {
+      YAML::Node copy(YAML::NodeType::Map);
+      for (const auto& kv : base)
+        if (!only_swept || swept_keys.count(kv.first.Scalar()))
+          copy.force_insert(kv.first.Scalar(), YAML::Clone(kv.second));
+      cfg.emplace(copy);
+    }
     for (size_t g = 0; g < groups.size(); ++g)
-      for (const Axis& a : groups[g]) {
+      for (size_t i = 0; i < groups[g].size(); ++i) {
+        const Axis& a = groups[g][i];
         const YAML::Node& v = a.values[pick[g]];
-        std::string origin = loc.where(a.key);
-        cfg.emplace(with_value(*cfg, a.parts, 0, located ? v : YAML::Clone(v), run_loc, origin,
+        cfg.emplace(with_value(*cfg, a.parts, 0, located ? v : YAML::Clone(v), run_loc, origins[g][i],
                                [&](const std::string& m) { return loc.error(a.key, "sweep axis '" + a.path + "': " + m); }));
       }
     return *cfg;
@@ -534,16 +631,21 @@ Study expand_study(const YAML::Node& parsed, const std::string& path, const std:
     std::map<std::string, std::string> axes;
     for (size_t g = 0; g < groups.size(); ++g)
       for (const Axis& a : groups[g]) axes[a.path] = flow_text(a.values[pick[g]]);
+    const bool later = !study.runs.empty();
     RunSpec run = [&] {
+      Resolved r = later ? first : Resolved{};
       try {
         Locator copies(path);   // notes on this run's copies go with them
-        return resolve_run(config_of(false, copies), copies, rules, inputs);
+        resolve_parts(config_of(false, later, copies), later ? swept : every, copies, rules, r);
       } catch (const UsageError&) {
-        return resolve_run(config_of(true, loc), loc, rules, inputs);
+        r = Resolved{};
+        resolve_parts(config_of(true, false, loc), every, loc, rules, r);
       }
+      if (!later) first = r;
+      return make_run(r, inputs);
     }();
-    run.cache_dir = (fs::path(study.output).parent_path() / "transforms").string();
-    run.results_dir = fs::path(study.output).parent_path().string();
+    run.cache_dir = cache_dir;
+    run.results_dir = results_dir;
     for (auto& [k, v] : axes)
       if (k != "method") run.axes[k] = v;
     auto [it, fresh] = hashes.emplace(run.hash, study.runs.size());

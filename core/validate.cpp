@@ -145,6 +145,8 @@ Params validate_params(const YAML::Node& given, const std::vector<ParamSpec>& sp
   std::vector<std::string> names;
   for (const auto& s : specs) names.push_back(s.name);
 
+  // Entries are inserted, not assigned: `out[key] = v` keeps a second node for
+  // each value, and a sweep keeps one Params per run.
   YAML::Node out(YAML::NodeType::Map);
   // Looked up through a const view: yaml-cpp's non-const operator[] inserts.
   auto filled = [&out](const std::string& k) { return static_cast<const YAML::Node&>(out)[k].IsDefined(); };
@@ -155,13 +157,13 @@ Params validate_params(const YAML::Node& given, const std::vector<ParamSpec>& sp
       if (it == specs.end())
         throw loc.error(kv.first, "unknown key '" + key + "' for " + what + did_you_mean(key, names));
       if (filled(key)) throw loc.error(kv.first, "key '" + key + "' given twice for " + what);
-      out[key] = Checker{*it, what, loc}.value(kv.second);
+      out.force_insert(key, Checker{*it, what, loc}.value(kv.second));
     }
   }
   for (const auto& s : specs) {
     if (filled(s.name)) continue;
     if (s.required) throw loc.error(anchor, "missing required key '" + s.name + "' for " + what);
-    if (!s.default_value.empty()) out[s.name] = Checker{s, what, loc}.value(parse_default(s, what));
+    if (!s.default_value.empty()) out.force_insert(s.name, Checker{s, what, loc}.value(parse_default(s, what)));
   }
   return Params(owner, out);
 }

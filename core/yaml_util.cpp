@@ -74,6 +74,35 @@ std::string canonical_yaml(const YAML::Node& node) {
   return std::string(e.c_str()) + "\n";
 }
 
+// Emitted straight from the value, not from a map built around it: combining
+// nodes merges their pools for good (core/study.cpp), so a map holding `value`
+// would stay alive with it.
+std::string canonical_entry(const std::string& key, const YAML::Node& value) {
+  YAML::Emitter e;
+  e << YAML::Block << YAML::BeginMap << YAML::Key << key << YAML::Value;
+  emit(e, value);
+  e << YAML::EndMap;
+  return e.c_str();
+}
+
+std::string canonical_steps_entry(const std::string& key, const std::vector<std::pair<std::string, YAML::Node>>& steps) {
+  YAML::Emitter e;
+  e << YAML::Block << YAML::BeginMap << YAML::Key << key << YAML::Value << YAML::BeginSeq;
+  for (const auto& [name, params] : steps) {
+    e << YAML::BeginMap << YAML::Key << name << YAML::Value;
+    emit(e, params);
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq << YAML::EndMap;
+  return e.c_str();
+}
+
+std::string canonical_map(const std::map<std::string, std::string>& entries) {
+  std::string text;
+  for (const auto& kv : entries) text += kv.second + "\n";
+  return text;
+}
+
 std::string flow_text(const YAML::Node& node) {
   if (node.IsScalar()) return node.Scalar();
   YAML::Emitter e;

@@ -3,6 +3,7 @@
 #pragma once
 #include <yaml-cpp/yaml.h>
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,16 @@ class Locator {
 // (scalars tagged "!", i.e. quoted) double-quoted, everything else plain. Equal
 // configs give equal text whatever the key order of the file they came from.
 std::string canonical_yaml(const YAML::Node& node);
+
+// The same text a piece at a time: a block map's entries are emitted each on
+// its own, so canonical_map of {key -> canonical_entry(key, value)} is
+// canonical_yaml of the map, and a sweep's runs can share the text of the
+// entries they do not vary (core/study.cpp).
+std::string canonical_entry(const std::string& key, const YAML::Node& value);
+// The entry of a list of steps, each {name: params}: canonical_entry of that
+// list, without building it (the list would keep every step's nodes alive).
+std::string canonical_steps_entry(const std::string& key, const std::vector<std::pair<std::string, YAML::Node>>& steps);
+std::string canonical_map(const std::map<std::string, std::string>& entries);
 
 // One-line text of a value: the scalar itself, or flow YAML for collections.
 std::string flow_text(const YAML::Node& node);

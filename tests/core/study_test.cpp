@@ -124,6 +124,33 @@ TEST_F(StudyTest, CanonicalTextHasSortedKeysInBlockStyle) {
   EXPECT_LT(y.find("sym:"), y.find("w_bits:"));
 }
 
+// A sweep's later runs resolve only the parts of the config their axes reach
+// and share the rest with the first run (core/study.cpp): each must still be
+// the run of the study with its values written in, which resolves every part.
+TEST_F(StudyTest, EachSweptRunEqualsTheStudyWithItsValuesWrittenIn) {
+  Study s = load(base("data_root: " + dir + "\ntags: {p: x}\nsweep:\n  grid: {method.1.st_quant.w_bits: [3, 4], seed: [0, 5]}\n"
+                      "  zip: {datasets.wiki.st_reader.path: [a.txt, b.txt], model.dtype: [float32, bfloat16], "
+                      "tags.p: [y, z]}\n"));
+  ASSERT_EQ(s.runs.size(), 8u);
+  std::set<std::string> configs;
+  for (const RunSpec& r : s.runs) {
+    const std::string bits = r.axes.at("method.1.st_quant.w_bits"), seed = r.axes.at("seed");
+    const std::string path = r.axes.at("datasets.wiki.st_reader.path"), dtype = r.axes.at("model.dtype");
+    Study one = load(base("data_root: " + dir + "\ntags: {p: " + r.axes.at("tags.p") + "}\n"),
+                     {"method.1.st_quant.w_bits=" + bits, "seed=" + seed, "datasets.wiki.st_reader.path=" + path,
+                      "model.dtype=" + dtype});
+    ASSERT_EQ(one.runs.size(), 1u);
+    EXPECT_EQ(r.config_yaml, one.runs[0].config_yaml);
+    EXPECT_EQ(r.hash, one.runs[0].hash);
+    EXPECT_EQ(r.seed, std::stoull(seed));
+    EXPECT_EQ(r.methods.at(1).params.get_int("w_bits"), std::stoi(bits));
+    EXPECT_EQ(r.datasets.at("wiki").params.get_string("path"), path);
+    EXPECT_EQ(r.evaluators.at(0).params.get_string("dataset"), "wiki");
+    configs.insert(r.config_yaml);
+  }
+  EXPECT_EQ(configs.size(), 8u);
+}
+
 TEST_F(StudyTest, HashIgnoresKeyOrderAndSpellingOfEqualValues) {
   std::string a = load(base()).runs[0].hash;
   // Same study with keys reordered, defaults written out, and 4 written as 0x4.
