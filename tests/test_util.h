@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 namespace qlab::test {
 
 // ../shared/data beside the checkout, or "" when absent (tests then GTEST_SKIP
@@ -32,6 +34,17 @@ CommandResult run_shell(const std::string& command_line);
 
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& text);
+
+// The message of the UsageError f() throws, or "(no UsageError)".
+template <typename F>
+std::string usage_error_of(F f) {
+  try {
+    f();
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "(no UsageError)";
+}
 
 }  // namespace qlab::test
 

@@ -7,11 +7,14 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "test_util.h"
 
 using namespace qlab;
 using nlohmann::json;
 
 namespace {
+
+using test::usage_error_of;
 
 // A run of `method` ("none" for the empty pipeline) at a precision tag.
 RunRecord run(const std::string& hash, int64_t index, const std::string& method, const std::string& precision,
@@ -60,16 +63,6 @@ size_t points_of(const json& plot) {
   size_t n = 0;
   for (const auto& s : plot["series"]) n += s["points"].size();
   return n;
-}
-
-template <typename F>
-std::string usage_error_of(F f) {
-  try {
-    f();
-  } catch (const UsageError& e) {
-    return e.what();
-  }
-  return "(no UsageError)";
 }
 
 }  // namespace

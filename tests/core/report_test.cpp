@@ -13,6 +13,8 @@ using namespace qlab;
 
 namespace {
 
+using test::usage_error_of;
+
 RunRecord run(const std::string& hash, int64_t index, int w_bits, int seed, std::map<std::string, double> metrics,
               const std::string& status = "complete") {
   RunRecord r;
@@ -41,16 +43,6 @@ ReportSpec spec(std::vector<std::string> rows, std::vector<std::string> cols, Re
   s.cols = std::move(cols);
   s.format = f;
   return s;
-}
-
-template <typename F>
-std::string usage_error_of(F f) {
-  try {
-    f();
-  } catch (const UsageError& e) {
-    return e.what();
-  }
-  return "(no UsageError)";
 }
 
 }  // namespace

@@ -15,6 +15,8 @@ using namespace qlab;
 
 namespace {
 
+using test::usage_error_of;
+
 RunRecord sample_run(const std::string& hash, const std::string& status = "complete") {
   RunRecord r;
   r.hash = hash;
@@ -60,16 +62,6 @@ void expect_same(const RunRecord& a, const RunRecord& b) {
   EXPECT_EQ(a.output.metrics, b.output.metrics);
   EXPECT_EQ(a.output.timing, b.output.timing);
   EXPECT_EQ(a.output.arrays, b.output.arrays);
-}
-
-template <typename F>
-std::string usage_error_of(F f) {
-  try {
-    f();
-  } catch (const UsageError& e) {
-    return e.what();
-  }
-  return "(no UsageError)";
 }
 
 }  // namespace
