@@ -331,11 +331,14 @@ size_t Model::detach(const std::string& tag) {
 void Model::bake() {
   const bool tied = lm_head.weight.is_same(embed.weight);
   if (offloaded_ && device.type() != torch::kCPU) {
-    // Each offloaded layer visits the device to be baked: rotating a
-    // 70B-shaped layer in float64 takes tens of seconds on the CPU.
+    // Each offloaded layer with weight ops visits the device to be baked:
+    // rotating a 70B-shaped layer in float64 takes tens of seconds on the CPU.
     for (Layer& l : layers) {
+      const auto& slots = layer_linears();
+      if (std::all_of(slots.begin(), slots.end(), [&](const LinearSlot& s) { return (l.*s.member).weight_ops.empty(); }))
+        continue;
       l.to(device, dtype);
-      for (const auto& s : layer_linears()) (l.*s.member).bake();
+      for (const auto& s : slots) (l.*s.member).bake();
       l.to(torch::kCPU, dtype);
     }
   }
