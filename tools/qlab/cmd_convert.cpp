@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/model/llama2c.h"
 #include "tools/qlab/command.h"
+#include "tools/qlab/options.h"
 
 namespace po = boost::program_options;
 
@@ -19,16 +20,7 @@ static int run_convert(const std::vector<std::string>& args) {
   po::positional_options_description positional;
   positional.add("input", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw qlab::UsageError(std::string("command line: ") + e.what() + " (qlab convert --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return qlab::kExitOk;
-  }
+  if (!qlab::cli::parse_command_line(args, opts, "convert", vm, &positional)) return qlab::kExitOk;
   if (!vm.count("from") || !vm.count("input") || !vm.count("out"))
     throw qlab::UsageError("command line: needs --from FORMAT FILE --out DIR (qlab convert --help)");
   std::string from = vm["from"].as<std::string>();

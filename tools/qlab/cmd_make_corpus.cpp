@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "datasets/synthetic/testbed.h"
 #include "tools/qlab/command.h"
+#include "tools/qlab/options.h"
 
 namespace po = boost::program_options;
 
@@ -27,16 +28,7 @@ int run_make_corpus(const std::vector<std::string>& args) {
       ("seed", po::value<std::string>()->default_value("1"), "the world and every draw follow from it")
       ("size", po::value<std::string>()->default_value("default"), "default (~3 MB pre-training text) or small");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw qlab::UsageError(std::string("command line: ") + e.what() + " (qlab make-corpus --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return qlab::kExitOk;
-  }
+  if (!qlab::cli::parse_command_line(args, opts, "make-corpus", vm)) return qlab::kExitOk;
   if (!vm.count("out")) throw qlab::UsageError("command line: needs --out DIR (qlab make-corpus --help)");
   qlab::synthetic::CorpusOptions o = qlab::synthetic::corpus_preset(vm["size"].as<std::string>());
   o.seed = parse_seed(vm["seed"].as<std::string>());

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/learn/testbed.h"
 #include "tools/qlab/command.h"
+#include "tools/qlab/options.h"
 
 namespace po = boost::program_options;
 
@@ -21,16 +22,7 @@ static int run_testbed(const std::vector<std::string>& args) {
       ("seed", po::value(&o.seed)->default_value(o.seed), "corpus, initialisation and data order")
       ("device", po::value(&o.device)->default_value(o.device), "where the models train: cpu, cuda, cuda:N");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw qlab::UsageError(std::string("command line: ") + e.what() + " (qlab testbed --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return qlab::kExitOk;
-  }
+  if (!qlab::cli::parse_command_line(args, opts, "testbed", vm)) return qlab::kExitOk;
   qlab::Testbed t = qlab::build_testbed(o);
   std::cout << "corpus    " << t.corpus << "\ntokenizer " << t.tokenizer << "\nbase      " << t.base << "\naligned   "
             << t.aligned << "\n";

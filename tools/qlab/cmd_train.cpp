@@ -10,6 +10,7 @@
 #include "core/learn/train.h"
 #include "core/runner.h"
 #include "tools/qlab/command.h"
+#include "tools/qlab/options.h"
 
 namespace po = boost::program_options;
 
@@ -42,16 +43,7 @@ static int run_train(const std::vector<std::string>& args) {
        "steps between training states kept in --out (a rerun resumes)")
       ("out", po::value(&o.out_dir), "output checkpoint directory");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw qlab::UsageError(std::string("command line: ") + e.what() + " (qlab train --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return qlab::kExitOk;
-  }
+  if (!qlab::cli::parse_command_line(args, opts, "train", vm)) return qlab::kExitOk;
   if (o.out_dir.empty()) throw qlab::UsageError("command line: needs --out DIR (qlab train --help)");
   if (o.init_dir.empty()) {
     if (o.tokenizer_dir.empty()) throw qlab::UsageError("command line: a new model needs --tokenizer DIR (or --init DIR)");

@@ -9,6 +9,7 @@
 #include "datasets/conversations.h"
 #include "datasets/readers.h"
 #include "tools/qlab/command.h"
+#include "tools/qlab/options.h"
 
 namespace po = boost::program_options;
 
@@ -25,16 +26,7 @@ static int run_train_tokenizer(const std::vector<std::string>& args) {
       ("min-frequency", po::value(&o.min_frequency)->default_value(o.min_frequency), "rarest pair still merged")
       ("out", po::value(&out), "output directory (created)");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw qlab::UsageError(std::string("command line: ") + e.what() + " (qlab train-tokenizer --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return qlab::kExitOk;
-  }
+  if (!qlab::cli::parse_command_line(args, opts, "train-tokenizer", vm)) return qlab::kExitOk;
   if ((texts.empty() && chats.empty()) || out.empty())
     throw qlab::UsageError("command line: needs --text FILE or --chat FILE, and --out DIR (qlab train-tokenizer --help)");
   std::string corpus;
