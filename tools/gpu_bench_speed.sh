@@ -4,7 +4,9 @@
 #   tools/gpu_bench_speed.sh build      qlab and qlab_bench only (tools/gpu_build.sh, no tests)
 #   tools/gpu_bench_speed.sh generate   qlab's batched greedy generation at LLaMA-2-7B shape
 #                                       (130 prompts x 256 tokens at batch 130 and 32; 8 at batch 1),
-#                                       a profiler trace of 16 decode steps at batch 130, tabulated
+#                                       each decode path ($DECODE, default "auto dynamic": the CUDA
+#                                       graph and the plain forward); TRACE=auto|dynamic adds a profiler
+#                                       trace of 16 decode steps at batch 130, tabulated
 #   tools/gpu_bench_speed.sh hf         transformers on the same workloads: default cache, then the
 #                                       static cache with the forward compiled
 #   tools/gpu_bench_speed.sh ostquant   one OSTQuant step at LLaMA-2-7B shape, batch 4 x 2048
@@ -24,10 +26,18 @@ case "${1:-}" in
     tail -2 "$out/build.log" ;;
   generate)
     nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-    $bench generate $gen --prompts 130 --batch 130 --trace "$out/decode_trace.json" 2>>"$out/bench.err"
-    $bench generate $gen --prompts 130 --batch 32 2>>"$out/bench.err" | tail -1
-    $bench generate $gen --prompts 8 --batch 1 2>>"$out/bench.err" | tail -1
-    python3 tools/bench/trace_summary.py "$out/decode_trace.json" --top 20 ;;
+    echo "| prompts | new tokens each | batch | decode | seconds | generated tokens/s | peak GiB |"
+    echo "|---|---|---|---|---|---|---|"
+    for decode in ${DECODE:-auto dynamic}; do
+      $bench generate $gen --prompts 130 --batch 130 --decode "$decode" 2>>"$out/bench.err" | tail -1
+      $bench generate $gen --prompts 130 --batch 32 --decode "$decode" 2>>"$out/bench.err" | tail -1
+      $bench generate $gen --prompts 8 --batch 1 --decode "$decode" 2>>"$out/bench.err" | tail -1
+    done
+    if [[ -n "${TRACE:-}" ]]; then   # TRACE=auto|dynamic: 16 decode steps at batch 130 under the profiler
+      $bench generate $gen --prompts 130 --batch 130 --decode "$TRACE" --trace "$out/decode_trace.json" \
+        2>>"$out/bench.err" > /dev/null
+      python3 tools/bench/trace_summary.py "$out/decode_trace.json" --top 20
+    fi ;;
   hf)
     python3 tools/bench/hf_generate.py --prompts 130 --batch 130,32 --new 256 2>>"$out/hf.err"
     python3 tools/bench/hf_generate.py --prompts 8 --batch 1 --new 256 2>>"$out/hf.err" | tail -2 ;;

@@ -58,6 +58,11 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
 
 std::pair<torch::Tensor, torch::Tensor> KVCache::append(size_t layer, const torch::Tensor& k_new,
                                                         const torch::Tensor& v_new) {
+  if (write_at.defined()) {
+    k[layer].index_copy_(2, write_at, k_new);
+    v[layer].index_copy_(2, write_at, v_new);
+    return {k[layer], v[layer]};
+  }
   if (k.size() <= layer) {
     k.resize(layer + 1);
     v.resize(layer + 1);
@@ -79,6 +84,15 @@ std::pair<torch::Tensor, torch::Tensor> KVCache::append(size_t layer, const torc
   v[layer].narrow(2, len, T).copy_(v_new);
   lengths[layer] = need;
   return {k[layer].narrow(2, 0, need), v[layer].narrow(2, 0, need)};
+}
+
+void KVCache::fix_shapes(const torch::Tensor& at) {
+  for (size_t layer = 0; layer < k.size(); ++layer) {
+    const int64_t len = lengths[layer], cap = k[layer].size(2);
+    k[layer].narrow(2, len, cap - len).zero_();
+    v[layer].narrow(2, len, cap - len).zero_();
+  }
+  write_at = at;
 }
 
 void KVCache::keep_rows(const torch::Tensor& rows) {

@@ -57,9 +57,12 @@ std::vector<std::vector<int64_t>> generate(Model& model, const std::vector<std::
   for (int64_t b = 0; b < B; ++b) row_of[b] = b;
   std::vector<bool> done(B, false);
   int64_t running = B;
+  if (o.max_new_tokens <= 0) return out;
+  auto logits = model.head(model.hidden_states(ids, padded ? mask : torch::Tensor(), &cache).select(1, -1));
+  auto decoder = make_decoder(model, cache, padded ? mask : torch::Tensor(), o.decode_path);
   for (int64_t step = 0; step < o.max_new_tokens && running > 0; ++step) {
-    auto hidden = model.hidden_states(ids, padded ? mask : torch::Tensor(), &cache);
-    auto next = next_tokens(model.head(hidden.select(1, -1)), o, gen);   // [rows] int64 on the CPU
+    if (step > 0) logits = decoder->step(ids);
+    auto next = next_tokens(logits, o, gen);   // [rows] int64 on the CPU
     auto next_a = next.accessor<int64_t, 1>();
     const int64_t rows = next.size(0);
     for (int64_t r = 0; r < rows; ++r) {
@@ -74,17 +77,13 @@ std::vector<std::vector<int64_t>> generate(Model& model, const std::vector<std::
       }
     }
     ids = next.unsqueeze(1);
-    // Fed tokens, padding of finished rows included, count as real so that no
-    // row's attention is ever empty.
-    if (padded) mask = torch::cat({mask, torch::ones({rows, 1}, torch::kLong)}, 1);
     if (running > 0 && running <= rows * 3 / 4) {
       std::vector<int64_t> keep;
       for (int64_t r = 0; r < rows; ++r)
         if (!done[r]) keep.push_back(r);
       auto index = torch::tensor(keep, torch::kLong);
-      cache.keep_rows(index);
+      decoder->keep_rows(index);
       ids = ids.index_select(0, index);
-      if (padded) mask = mask.index_select(0, index);
       std::vector<int64_t> kept_rows;
       for (int64_t r : keep) kept_rows.push_back(row_of[r]);
       row_of = std::move(kept_rows);
@@ -94,14 +93,25 @@ std::vector<std::vector<int64_t>> generate(Model& model, const std::vector<std::
   return out;
 }
 
-torch::Tensor token_logprobs(Model& model, const std::vector<int64_t>& ids) {
+torch::Tensor next_token_logprobs(const Model& model, const torch::Tensor& ids, int64_t max_logits) {
   torch::NoGradGuard no_grad;
+  const int64_t B = ids.size(0), T = ids.size(1), V = model.lm_head.weight.size(0);
+  auto on = ids.to(model.device);
+  auto hidden = model.hidden_states(on);
+  const int64_t chunk = std::max<int64_t>(1, max_logits / (B * V));   // positions per head call
+  std::vector<torch::Tensor> parts;
+  for (int64_t t0 = 0; t0 < T - 1; t0 += chunk) {
+    const int64_t n = std::min(chunk, T - 1 - t0);
+    auto logp = torch::log_softmax(model.head(hidden.narrow(1, t0, n)).to(torch::kFloat64), -1);
+    parts.push_back(logp.gather(-1, on.narrow(1, t0 + 1, n).unsqueeze(-1)).squeeze(-1));
+  }
+  return parts.empty() ? torch::zeros({B, 0}, torch::TensorOptions().dtype(torch::kFloat64).device(model.device))
+                       : torch::cat(parts, 1);
+}
+
+torch::Tensor token_logprobs(Model& model, const std::vector<int64_t>& ids) {
   if (ids.size() < 2) return torch::zeros({0}, torch::kFloat64);
-  const int64_t n = ids.size();
-  auto input = torch::tensor(ids, torch::kLong).unsqueeze(0);
-  auto logp = torch::log_softmax(model.forward(input.narrow(1, 0, n - 1))[0], -1);
-  auto targets = input[0].narrow(0, 1, n - 1).to(logp.device()).unsqueeze(1);
-  return logp.gather(1, targets).squeeze(1).cpu().to(torch::kFloat64);
+  return next_token_logprobs(model, torch::tensor(ids, torch::kLong).unsqueeze(0))[0].cpu();
 }
 
 }  // namespace qlab

@@ -127,10 +127,17 @@ struct OpSite {
 // Keys and values of earlier positions, per layer. k[i], v[i] are buffers
 // [B, kv_heads, capacity, head_dim] of which the first lengths[i] positions are
 // filled, so that decoding appends without copying the whole cache each step.
+//
+// Fixed-shape mode (write_at defined; core/model/decode.h): a decode step
+// that is replayed as a CUDA graph must see the same shapes and addresses
+// every time, so new keys are written at the cache indices held in the device
+// tensor write_at, append returns the whole buffers (the step's mask hides the
+// positions not written yet) and lengths stay where fix_shapes found them.
 struct KVCache {
   std::vector<torch::Tensor> k, v;
   std::vector<int64_t> lengths;
   int64_t capacity_hint = 0;                                 // first allocation size (e.g. prompt + new tokens)
+  torch::Tensor write_at;                                    // int64 [T] on the device, fixed-shape mode only
 
   KVCache() = default;
   explicit KVCache(int64_t capacity) : capacity_hint(capacity) {}
@@ -141,6 +148,10 @@ struct KVCache {
                                                  const torch::Tensor& v_new);
   // Keeps only the batch rows `rows` (int64 indices, in that order) of every layer.
   void keep_rows(const torch::Tensor& rows);
+  // Enters fixed-shape mode: zeroes every buffer past its filled length (a
+  // masked position's zero probability then multiplies a finite value, never
+  // NaN left in reused memory) and writes where `write_at` says from now on.
+  void fix_shapes(const torch::Tensor& write_at);
 };
 
 class Model {

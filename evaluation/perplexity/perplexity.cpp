@@ -9,6 +9,7 @@
 
 #include "core/engine/workspace.h"
 #include "core/error.h"
+#include "core/model/generate.h"
 #include "core/progress.h"
 #include "core/registry.h"
 
@@ -46,10 +47,7 @@ class Perplexity : public Evaluator {
     for (int64_t w0 = 0; w0 < windows; w0 += batch_) {
       int64_t nb = std::min(batch_, windows - w0);
       auto batch = all.narrow(0, w0 * seqlen_, nb * seqlen_).view({nb, seqlen_}).to(model.device);
-      auto logits = model.forward(batch);                       // [nb, T, V] float32
-      auto logp = torch::log_softmax(logits.narrow(1, 0, seqlen_ - 1).to(torch::kFloat64), -1);
-      auto target = batch.narrow(1, 1, seqlen_ - 1).unsqueeze(-1);
-      auto nll = -logp.gather(-1, target).squeeze(-1).mean(1).cpu();  // [nb]
+      auto nll = -next_token_logprobs(model, batch).mean(1).cpu();   // [nb]
       for (int64_t i = 0; i < nb; ++i) window_nll.push_back(nll[i].item<double>());
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       int64_t done = w0 + nb;

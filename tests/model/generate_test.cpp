@@ -93,6 +93,37 @@ TEST(Generate, RowsThatFinishLeaveTheBatchAndTheRestGoOnUnchanged) {
   EXPECT_GE(stopped_early, 4u);   // enough finished rows for the batch to shrink
 }
 
+// Ragged prompts whose rows stop at different steps (so that the batch is
+// compacted while others run) decoded both ways on `device`.
+void expect_fixed_shape_equals_dynamic(torch::Device device) {
+  for (std::string kind : {"llama_gqa", "mistral", "qwen2"}) {
+    auto m = test::random_model(test::tiny_config(kind), 21);
+    m.to(device, torch::kFloat32);
+    std::vector<Ids> prompts;
+    for (int64_t i = 0; i < 6; ++i) {
+      Ids p = {1};
+      for (int64_t j = 0; j <= i % 3; ++j) p.push_back(5 + 11 * i + j);
+      prompts.push_back(p);
+    }
+    auto o = greedy(14);   // past mistral's window of 5
+    for (int64_t i = 0; i < 3; ++i) o.stop_ids.push_back(greedy_by_hand(m, prompts[i], 14)[2 + 3 * i]);
+    o.decode_path = DecodePath::Dynamic;
+    auto dynamic = generate(m, prompts, o);
+    o.decode_path = DecodePath::FixedShape;
+    auto fixed = generate(m, prompts, o);
+    EXPECT_EQ(fixed, dynamic) << kind;
+    for (size_t b = 0; b < prompts.size(); ++b)
+      EXPECT_EQ(fixed[b], greedy_by_hand(m, prompts[b], 14, o.stop_ids)) << kind << " row " << b;
+  }
+}
+
+TEST(Generate, FixedShapeDecodingEqualsTheDynamicPath) { expect_fixed_shape_equals_dynamic(torch::kCPU); }
+
+TEST(Generate, CudaGraphDecodingEqualsTheDynamicPath) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  expect_fixed_shape_equals_dynamic(torch::kCUDA);
+}
+
 TEST(Generate, SamplingIsReproducibleFromTheSeed) {
   auto m = test::random_model(test::tiny_config("llama_gqa"), 9);
   GenerateOptions o;
@@ -135,6 +166,19 @@ TEST(Generate, TokenLogprobsAreTheNextTokenLogSoftmax) {
     EXPECT_LT(lp[t - 1].item<double>(), 0.0);
   }
   EXPECT_EQ(token_logprobs(m, {1}).size(0), 0);
+}
+
+TEST(Generate, NextTokenLogprobsInChunksEqualTheWholeWindow) {
+  auto m = test::random_model(test::tiny_config("llama_gqa"), 19);
+  auto ids = torch::randint(0, m.config.vocab_size, {3, 17}, torch::kLong);
+  auto logits = m.forward(ids).to(torch::kFloat64);   // [3, 17, V], the whole window at once
+  auto want = torch::log_softmax(logits.narrow(1, 0, 16), -1).gather(-1, ids.narrow(1, 1, 16).unsqueeze(-1)).squeeze(-1);
+  const int64_t V = m.config.vocab_size;
+  for (int64_t positions : {1, 5, 16, 100}) {   // per head call: 16 chunks, 4 (the last short), 1, 1
+    auto got = next_token_logprobs(m, ids, 3 * V * positions);
+    ASSERT_EQ(got.sizes(), want.sizes());
+    EXPECT_TRUE(torch::allclose(got, want, /*rtol=*/1e-6, /*atol=*/0)) << positions << " positions a call";
+  }
 }
 
 }  // namespace

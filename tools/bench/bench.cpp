@@ -7,7 +7,7 @@
 //   qlab_bench pipeline [--shape llama2-7b] [--nsamples 128] [--seqlen 2048] [--layers N]
 //                       [--memory-fraction F]
 //   qlab_bench generate [--shape llama2-7b] [--prompts 520] [--prompt-len 40] [--new 512] [--batch 64]
-//                       [--trace FILE [--trace-steps 16]]
+//                       [--decode auto|dynamic|fixed] [--trace FILE [--trace-steps 16]]
 //                       (AdvBench-sized refusal evaluation: every row generates all --new tokens;
 //                        --trace: afterwards one batch of --trace-steps tokens under the profiler,
 //                        written as a Chrome trace that tools/bench/trace_summary.py tabulates)
@@ -298,6 +298,10 @@ int bench_generate(const std::map<std::string, std::string>& a) {
   const int64_t batch = std::stoll(get(a, "batch", "64"));
   GenerateOptions o;
   o.max_new_tokens = std::stoll(get(a, "new", "512"));
+  const std::string decode = get(a, "decode", "auto");
+  if (decode == "dynamic") o.decode_path = DecodePath::Dynamic;
+  else if (decode == "fixed") o.decode_path = DecodePath::FixedShape;
+  else if (decode != "auto") throw std::invalid_argument("--decode must be auto, dynamic or fixed");
   torch::NoGradGuard ng;
   Model m = random_device_model(cfg, dev, torch::kBFloat16, false);
   std::vector<std::vector<int64_t>> prompts;
@@ -318,9 +322,10 @@ int bench_generate(const std::map<std::string, std::string>& a) {
                  double(generated) / el, el / double(std::min(n, b + batch)) * double(n - std::min(n, b + batch)));
   }
   double secs = now() - t0;
-  std::printf("| prompts | new tokens each | batch | seconds | generated tokens/s | peak GiB |\n|---|---|---|---|---|---|\n");
-  std::printf("| %ld | %ld | %ld | %.1f | %.0f | %.1f |\n", long(n), long(o.max_new_tokens), long(batch), secs,
-              double(generated) / secs, peak_gib(dev));
+  std::printf("| prompts | new tokens each | batch | decode | seconds | generated tokens/s | peak GiB |\n"
+              "|---|---|---|---|---|---|---|\n");
+  std::printf("| %ld | %ld | %ld | %s | %.1f | %.0f | %.1f |\n", long(n), long(o.max_new_tokens), long(batch),
+              decode.c_str(), secs, double(generated) / secs, peak_gib(dev));
   if (const std::string trace = get(a, "trace", ""); !trace.empty()) {
     // Where a decode step's time goes: the kernels and the host ops between
     // them, for one batch of a few steps (a whole run's trace would be huge).
