@@ -14,6 +14,8 @@ packages=(
   libcld2-dev libexttextcat-dev libexttextcat-data   # language identification (N-Mix)
   libfasttext-dev                             # fastText language identification (lid.176, the LCB's identifier)
   wamerican                                   # /usr/share/dict/words: the LCB's English word list
+  python3-jieba                               # jieba's dictionary and HMM tables: the LCB's zh word segmentation
+  libmecab-dev unidic-mecab                   # MeCab + UniDic: the LCB's ja segmentation (UniDic: a 1 GB download)
   python3-h5py python3-pandas                 # only for the test that reads results from Python
   libjs-chart.js                              # plots of `qlab report --format html`, inlined into the page
   chromium                                    # only for the test that opens that page in a browser

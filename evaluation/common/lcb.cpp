@@ -11,18 +11,14 @@ namespace qlab {
 
 namespace {
 
-// Python's str.isspace(), which str.split() and str.strip() use: text::is_space
-// plus the information separators U+001C..U+001F.
-bool python_space(char32_t c) { return text::is_space(c) || (c >= 0x1C && c <= 0x1F); }
-
 bool ascii_punctuation(char32_t c) {   // Python's string.punctuation
   return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E);
 }
 
 std::u32string strip(std::u32string s) {
   size_t b = 0, e = s.size();
-  while (b < e && python_space(s[b])) ++b;
-  while (e > b && python_space(s[e - 1])) --e;
+  while (b < e && text::python_space(s[b])) ++b;
+  while (e > b && text::python_space(s[e - 1])) --e;
   return s.substr(b, e - b);
 }
 
@@ -50,8 +46,10 @@ std::string lcb_normalize(std::string_view response) {
   return text::encode_utf8(out);
 }
 
-std::vector<std::string> lcb_tokens(std::string_view line, const std::string& language) {
+std::vector<std::string> lcb_tokens(std::string_view line, const std::string& language,
+                                    const WordSegmenter* segmenter) {
   const bool segment = language == "zh" || language == "ja";
+  if (segment && segmenter) return segmenter->segment(line);
   std::vector<std::string> tokens;
   std::string run;   // the token being read
   auto flush = [&] {
@@ -59,7 +57,7 @@ std::vector<std::string> lcb_tokens(std::string_view line, const std::string& la
     run.clear();
   };
   for (char32_t c : text::decode_utf8(line)) {
-    if (python_space(c)) {
+    if (text::python_space(c)) {
       flush();
     } else if (!segment || text::script_of(c) == text::Script::Latin || text::is_digit(c)) {
       text::append_utf8(run, c);
@@ -110,6 +108,7 @@ LcbJudgement lcb_judge(std::string_view response, const std::string& language, c
                        const EnglishWords& words, const LcbOptions& o) {
   std::vector<std::string> exempt;
   for (const auto& w : o.exempt) exempt.push_back(lower(w));
+  const WordSegmenter* segmenter = o.segmenters ? o.segmenters->for_language(language) : nullptr;
   const std::string norm = lcb_normalize(response);
   LcbJudgement j;
   bool english_word = false;
@@ -117,11 +116,12 @@ LcbJudgement lcb_judge(std::string_view response, const std::string& language, c
     size_t nl = std::min(norm.find('\n', start), norm.size());
     std::string_view line = std::string_view(norm).substr(start, nl - start);
     start = nl + 1;
-    std::vector<std::string> tokens = lcb_tokens(line, language);
+    std::vector<std::string> tokens = lcb_tokens(line, language, segmenter);
     if (static_cast<int>(tokens.size()) < o.min_tokens) continue;
     ++j.judged_lines;
     LidResult id = lid.identify(line);
     if (!(id.confidence > o.min_confidence && id.lang == language)) ++j.wrong_lines;
+    // The reference strips each token before the look-up; only jieba's whitespace tokens change, to "".
     for (const auto& t : tokens)
       english_word = english_word ||
                      (words.contains(t) && std::find(exempt.begin(), exempt.end(), lower(t)) == exempt.end());

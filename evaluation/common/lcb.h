@@ -4,8 +4,8 @@
 //   1. normalise: cut at the first "\nQ:", strip whitespace at both ends,
 //      delete ASCII punctuation, replace the em dash by a space, delete the
 //      Arabic comma;
-//   2. split into lines at "\n"; tokenize each line (whitespace; zh and ja with
-//      a word segmenter there, see lcb_tokens); judge only lines of at least
+//   2. split into lines at "\n"; tokenize each line (whitespace; zh with
+//      jieba, ja with MeCab, see lcb_tokens); judge only lines of at least
 //      5 tokens; a response with no judged line is skipped (counted in no
 //      denominator);
 //   3. identify each judged line; its label counts only with confidence > 0.3
@@ -20,8 +20,9 @@
 //      the mean share of right lines over judged responses (1 when none).
 //
 // The reference identifies with fastText's lid.176.bin (identifier "fasttext"
-// in langid.h); with that file the numbers are the reference's, except for zh
-// and ja lines, where the reference segments with jieba / MeCab (lcb_tokens).
+// in langid.h); with that file, jieba's files (python3-jieba) and MeCab with
+// UniDic the numbers are the reference's, up to the differences of Debian's
+// UniDic from the reference's (docs/evaluators.md).
 #pragma once
 #include <optional>
 #include <string>
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "evaluation/common/langid.h"
+#include "evaluation/common/word_segmenter.h"
 
 namespace qlab {
 
@@ -37,12 +39,15 @@ namespace qlab {
 std::string lcb_normalize(std::string_view response);
 
 // Tokens of one normalised line: Python's str.split() (runs of Unicode
-// whitespace). For zh and ja, which the reference segments with jieba and
-// MeCab (not available here), a stand-in: a run of Latin letters and digits is
-// one token, every other character is one; so the 5-token rule admits shorter
+// whitespace); for zh and ja the tokens of `segmenter`, the language's (the
+// reference: jieba.cut, whitespace tokens counted; MeCab's wakati output split
+// at whitespace). Where a zh/ja line has no segmenter (evaluation/common/
+// word_segmenter.h), a stand-in: a run of Latin letters and digits is one
+// token, every other character is one; so the 5-token rule admits shorter
 // zh/ja lines than the reference does, while English words still come out
 // whole for step 4.
-std::vector<std::string> lcb_tokens(std::string_view line, const std::string& language);
+std::vector<std::string> lcb_tokens(std::string_view line, const std::string& language,
+                                    const WordSegmenter* segmenter = nullptr);
 
 // The languages the reference reports a word pass rate for.
 bool lcb_word_level_language(const std::string& language);
@@ -73,6 +78,8 @@ struct LcbOptions {
   // Step 4: tokens equal to one of these, compared lower-cased, are not English
   // words (names from the prompt). The reference has no such rule: empty there.
   std::vector<std::string> exempt;
+  // The zh and ja segmenters (null, or null members: the stand-in).
+  const ZhJaSegmenters* segmenters = nullptr;
 };
 
 enum class LcbVerdict { Skipped, LineError, WordError, Pass };

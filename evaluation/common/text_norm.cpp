@@ -60,6 +60,8 @@ bool is_space(char32_t c) {
          c == 0x3000;
 }
 
+bool python_space(char32_t c) { return is_space(c) || (c >= 0x1C && c <= 0x1F); }
+
 bool is_digit(char32_t c) {
   return (c >= '0' && c <= '9') || (c >= 0xFF10 && c <= 0xFF19) || (c >= 0x0660 && c <= 0x0669) ||
          (c >= 0x06F0 && c <= 0x06F9) || (c >= 0x0966 && c <= 0x096F);

@@ -20,6 +20,9 @@ Script script_of(char32_t cp);
 const char* to_string(Script s);
 
 bool is_space(char32_t cp);
+// Python's str.isspace() (what str.split(), str.strip() and the regex \s match):
+// is_space plus the information separators U+001C..U+001F.
+bool python_space(char32_t cp);
 bool is_digit(char32_t cp);        // ASCII, fullwidth, Arabic-Indic and Devanagari digits
 bool is_punct_or_symbol(char32_t cp);  // not a letter, digit, space or combining mark
 char32_t to_lower(char32_t cp);    // ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic

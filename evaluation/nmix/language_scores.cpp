@@ -3,6 +3,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 #include "evaluation/common/rouge.h"
 
 namespace qlab {
@@ -119,6 +121,7 @@ void NmixScorer::check(const Params& p) {
   if (p.get_string("identifier") == "fasttext" || lcb_identifier_name(p) == "fasttext")
     check_fasttext_model(p.get_string("fasttext_model"));
   EnglishWords::load(english_words_path(p));
+  check_zh_ja_segmenters(p.get_string("jieba_dict"));
 }
 
 NmixScorer::NmixScorer(const Params& p) : options_(score_options(p)) {
@@ -128,12 +131,17 @@ NmixScorer::NmixScorer(const Params& p) : options_(score_options(p)) {
   if (lcb_identifier_name(p) != p.get_string("identifier"))
     lcb_lid_ = make_language_identifier(lcb_identifier_name(p), allowed, model);
   words_ = std::make_unique<EnglishWords>(EnglishWords::load(english_words_path(p)));
+  segmenters_ = load_zh_ja_segmenters(p.get_string("jieba_dict"));
+  if (!segmenters_.zh) spdlog::warn("nmix: LCB zh lines get the stand-in segmentation ({})", segmenters_.zh_fallback);
+  if (!segmenters_.ja) spdlog::warn("nmix: LCB ja lines get the stand-in segmentation ({})", segmenters_.ja_fallback);
 }
 
 void NmixScorer::score(const std::vector<std::string>& responses, const std::vector<Example>& examples,
                        RunOutput& out) const {
+  LanguageScoreOptions options = options_;
+  options.lcb.segmenters = &segmenters_;
   LanguageScores s = score_languages(responses, examples, {*nmix_lid_, lcb_lid_ ? *lcb_lid_ : *nmix_lid_, *words_},
-                                     options_);
+                                     options);
   std::vector<std::string> prompts, languages;
   for (const auto& e : examples) prompts.push_back(e.prompt), languages.push_back(e.language);
   for (const auto& [k, v] : s.metrics) out.metrics[k] = v;
@@ -147,6 +155,7 @@ void NmixScorer::score(const std::vector<std::string>& responses, const std::vec
   out.arrays["line_pass"] = s.line_pass;
   out.arrays["word_pass"] = s.word_pass;
   out.arrays["rouge_l"] = s.rouge_l;
+  out.arrays["lcb_segmenters"] = segmenters_.describe();   // which segmenter gave the zh / ja tokens
 }
 
 std::vector<ParamSpec> nmix_score_params() {
@@ -177,6 +186,9 @@ std::vector<ParamSpec> nmix_score_params() {
       {"english_words", ParamType::String, "''",
        "LCB word level: English word list, one a line ('': $QLAB_ENGLISH_WORDS, else /usr/share/dict/words)", false,
        {}, {}, {}, true},
+      {"jieba_dict", ParamType::String, "''",
+       "LCB zh lines: jieba's dictionary ('': python3-jieba's dict.txt where installed, else a stand-in)", false, {},
+       {}, {}, true},
       {"exempt_prompt_words", ParamType::Bool, "false",
        "LCB word level: Latin words of the prompt (names) are no English words (the reference: false)"},
       {"nmix_exempt_prompt_words", ParamType::Bool, "false",

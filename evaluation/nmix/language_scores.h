@@ -63,13 +63,15 @@ class NmixScorer {
   explicit NmixScorer(const Params& p);
   // The cheap part of that (files exist and look right), before any run.
   static void check(const Params& p);
-  // Metrics and per-sample arrays (prompts, responses, languages, nmix, ...) into `out`.
+  // Metrics and per-sample arrays (prompts, responses, languages, nmix, ...)
+  // into `out`, and `lcb_segmenters`: which segmenter gave the zh and ja tokens.
   void score(const std::vector<std::string>& responses, const std::vector<Example>& examples, RunOutput& out) const;
 
  private:
   LanguageScoreOptions options_;
   std::unique_ptr<LanguageIdentifier> nmix_lid_, lcb_lid_;   // lcb_lid_ null: nmix_lid_ serves both
   std::unique_ptr<EnglishWords> words_;
+  ZhJaSegmenters segmenters_;
 };
 
 // The parameters NmixScorer reads (the evaluator adds its data set and generation ones).

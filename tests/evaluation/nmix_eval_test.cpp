@@ -167,6 +167,8 @@ TEST(NmixEval, BadInput) {
   EXPECT_NE(message("dataset: none").find("has no language"), std::string::npos) << message("dataset: none");
   EXPECT_NE(message("dataset: none, language: klingon").find("'klingon'"), std::string::npos);
   EXPECT_EQ(message("dataset: none, language: de"), "no error");   // the override supplies it
+  EXPECT_EQ(message("dataset: none, language: de, jieba_dict: " + dir + "/xx.jsonl"),
+            dir + "/xx.jsonl:1: not a jieba dictionary (lines are \"WORD FREQ [TAG]\")");
 }
 
 }  // namespace
