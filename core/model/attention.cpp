@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/model/fused_ops.h"
 #include "core/model/model.h"
 #include "core/torch_compat.h"
 
@@ -32,7 +33,9 @@ static torch::Tensor fused_attention(const torch::Tensor& q, torch::Tensor k, to
 #endif
 
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        const torch::Tensor& mask, bool fused) {
+                        const torch::Tensor& mask, bool fused, const torch::Tensor& last_key) {
+  if (fused && last_key.defined())
+    if (auto out = fused_decode_attention(q, k, v, mask, last_key); out.defined()) return out;
 #if QLAB_HAS_SDPA
   // One query per row (a decode step) gains nothing from the fused kernels,
   // and with a padding mask LibTorch falls back to its math kernel, which

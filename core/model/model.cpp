@@ -8,6 +8,7 @@
 #include "core/model/arch.h"
 #include "core/model/attention.h"
 #include "core/model/checkpoint.h"
+#include "core/model/fused_ops.h"
 #include "core/model/rope.h"
 #include "core/torch_compat.h"
 
@@ -87,6 +88,7 @@ void Layer::to(torch::Device device, torch::ScalarType dtype) {
 }
 
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+  if (auto y = fused_rms_norm(x, weight, eps); y.defined()) return y;
   auto x32 = x.to(torch::kFloat32);
   auto normed = x32 * torch::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps);
   return weight * normed.to(x.scalar_type());
@@ -149,7 +151,7 @@ torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::T
   k = apply_ops(L.k_rope_ops, apply_rope(k, pos.cos, pos.sin));
   v = apply_ops(L.v_ops, v);
   if (cache) std::tie(k, v) = cache->append(index, k, v);
-  auto attn = attention(q, k, v, pos.mask, fused);
+  auto attn = attention(q, k, v, pos.mask, fused, cache ? cache->write_at : torch::Tensor());
   auto h = apply_ops(L.attn_skip_ops, hidden) + L.o.forward(attn.transpose(1, 2).reshape({B, T, H * D}));
 
   auto m = rms_norm(h, L.post_attn_norm, c.rms_norm_eps);

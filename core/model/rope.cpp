@@ -3,6 +3,8 @@
 #include <cmath>
 #include <vector>
 
+#include "core/model/fused_ops.h"
+
 namespace qlab {
 
 // LLaMA 3.1 stretches the context by `factor` by slowing down only the low
@@ -38,6 +40,7 @@ std::pair<torch::Tensor, torch::Tensor> rope_cos_sin(const torch::Tensor& inv_fr
 }
 
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+  if (auto y = fused_rope(x, cos, sin); y.defined()) return y;
   const int64_t half = x.size(-1) / 2;
   auto rotated = torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
   return x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);

@@ -1,23 +1,10 @@
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-#include <cuda_runtime.h>
-
-#include <stdexcept>
-#include <string>
-
+#include "core/quant/cuda/element.cuh"
 #include "core/quant/cuda/fake_quant_kernel.h"
 
 namespace qlab::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-
-__device__ inline float load(const float* p) { return *p; }
-__device__ inline float load(const __half* p) { return __half2float(*p); }
-__device__ inline float load(const __nv_bfloat16* p) { return __bfloat162float(*p); }
-__device__ inline void store(float* p, float v) { *p = v; }
-__device__ inline void store(__half* p, float v) { *p = __float2half_rn(v); }
-__device__ inline void store(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
 
 // Block-wide max of v (every thread gets the result).
 __device__ float block_max(float v, float* shared) {
@@ -74,14 +61,11 @@ void launch(const void* x, void* y, int64_t rows, int64_t width, bool symmetric,
 void launch_fake_quant_rows(const void* x, void* y, int64_t rows, int64_t width, Dtype dtype, bool symmetric,
                             float mult, float factor, float sym_zero, float qmin, float qmax, void* stream) {
   if (rows == 0 || width == 0) return;
-  auto s = static_cast<cudaStream_t>(stream);
-  switch (dtype) {
-    case Dtype::Float32: launch<float>(x, y, rows, width, symmetric, mult, factor, sym_zero, qmin, qmax, s); break;
-    case Dtype::Float16: launch<__half>(x, y, rows, width, symmetric, mult, factor, sym_zero, qmin, qmax, s); break;
-    case Dtype::BFloat16: launch<__nv_bfloat16>(x, y, rows, width, symmetric, mult, factor, sym_zero, qmin, qmax, s); break;
-  }
-  cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess) throw std::runtime_error(std::string("fake-quant kernel: ") + cudaGetErrorString(err));
+  with_element_type(dtype, [&](auto t) {
+    launch<decltype(t)>(x, y, rows, width, symmetric, mult, factor, sym_zero, qmin, qmax,
+                        static_cast<cudaStream_t>(stream));
+  });
+  check_launch("fake-quant kernel");
 }
 
 }  // namespace qlab::cuda

@@ -1,0 +1,49 @@
+// Launchers of the forward's fused CUDA kernels, free of LibTorch headers so
+// that nvcc compiles only CUDA (core/model/fused_ops.h decides when they run).
+// Each replaces a chain of small LibTorch ops: a decode step is ~1,500 of
+// them at 7B, and at small batch their launches, not the GPU, set its time.
+#pragma once
+#include <cstdint>
+
+#include "core/quant/cuda/fake_quant_kernel.h"   // Dtype
+
+namespace qlab::cuda {
+
+// rms_norm of model.h on rows of x [rows, width] (contiguous): the mean of
+// squares and the scaling in float32, the normalised row rounded to the dtype,
+// then multiplied by w in the dtype. One block per row.
+void launch_rms_norm(const void* x, const void* w, void* y, int64_t rows, int64_t width, float eps, Dtype dtype,
+                     void* stream);
+
+// apply_rope of rope.h: y = x cos + rotate_half(x) sin with each product and
+// the sum rounded to the dtype as the three LibTorch ops round them (so the
+// result is theirs bit for bit). x and y share strides (last dim contiguous);
+// cos and sin are [cos_batch, T, D] contiguous, cos_batch 1 or B.
+struct RopeShape {
+  int64_t B, H, T, D;
+  int64_t stride_b, stride_h, stride_t;
+  int64_t cos_batch;
+};
+void launch_rope(const void* x, const void* cos, const void* sin, void* y, const RopeShape& s, Dtype dtype,
+                 void* stream);
+
+// One query per row against a cache of fixed capacity: softmax(q k^T *
+// scale) v over the keys 0..*last_key that `allowed` [B, C] permits (null:
+// all of them), in float32, written in the dtype. Keys past *last_key are not
+// read, so the cost follows the filled length while every shape stays fixed
+// (a CUDA graph replays it). The keys are cut into `splits` chunks computed
+// in parallel and combined (flash-decoding).
+// q: [B, H, D] with strides (q_stride_b, q_stride_h, 1); k, v: [B, KV, C, D]
+// contiguous; out: [B, H, D] contiguous. partial: B*KV*splits*rep*D floats,
+// stats: B*KV*splits*rep*2 floats (rep = H / KV <= 8; D a multiple of 32, <= 128).
+struct DecodeAttentionShape {
+  int64_t B, H, KV, C, D;
+  int64_t q_stride_b, q_stride_h;
+  int64_t splits;
+  float scale;
+};
+void launch_decode_attention(const void* q, const void* k, const void* v, const bool* allowed,
+                             const int64_t* last_key, float* partial, float* stats, void* out,
+                             const DecodeAttentionShape& s, Dtype dtype, void* stream);
+
+}  // namespace qlab::cuda

@@ -1,0 +1,23 @@
+// The forward's fused CUDA kernels (core/model/cuda/) behind the functions
+// they replace: each returns an undefined tensor where the kernel does not
+// apply (the CPU, a build without the kernels, a tensor that needs grad, a
+// dtype or shape it does not cover), and the caller then runs LibTorch's ops.
+#pragma once
+#include <torch/torch.h>
+
+namespace qlab {
+
+// rms_norm (model.h), within float32 rounding of the reduction.
+torch::Tensor fused_rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+
+// apply_rope (rope.h), bit for bit.
+torch::Tensor fused_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+
+// attention (attention.h) of one query per row over a fixed-shape cache,
+// reading only the keys 0..last_key (int64 [1] on the device); mask bool
+// [B, 1, 1, C] or undefined. In float32, where the unfused path rounds the
+// scores and probabilities to the dtype.
+torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                     const torch::Tensor& mask, const torch::Tensor& last_key);
+
+}  // namespace qlab

@@ -1,0 +1,102 @@
+// The fused CUDA kernels (core/model/fused_ops.h) against the LibTorch ops
+// they replace, written out here. Skipped without a CUDA device (and the
+// kernels: a CPU build's fused_* always decline, which the first test checks).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <limits>
+
+#include "core/model/fused_ops.h"
+#include "core/model/rope.h"
+
+namespace qlab {
+namespace {
+
+const torch::Device kCuda(torch::kCUDA);
+
+TEST(FusedOps, DeclineOnTheCpu) {
+  auto x = torch::randn({2, 8});
+  EXPECT_FALSE(fused_rms_norm(x, torch::ones({8}), 1e-5).defined());
+  auto q = torch::randn({1, 2, 1, 32});
+  EXPECT_FALSE(fused_rope(q, torch::ones({1, 1, 32}), torch::ones({1, 1, 32})).defined());
+  EXPECT_FALSE(fused_decode_attention(q, q, q, {}, torch::zeros({1}, torch::kLong)).defined());
+}
+
+TEST(FusedOps, RmsNormAsTheLibTorchOps) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(3);
+  for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    auto x = (3 * torch::randn({3, 7, 1000}, kCuda)).to(dtype);
+    auto w = (1 + 0.1 * torch::randn({1000}, kCuda)).to(dtype);
+    auto x32 = x.to(torch::kFloat32);
+    auto want = w * (x32 * torch::rsqrt(x32.pow(2).mean(-1, true) + 1e-6)).to(dtype);
+    auto got = fused_rms_norm(x, w, 1e-6);
+    ASSERT_TRUE(got.defined());
+    ASSERT_EQ(got.sizes(), x.sizes());
+    auto diff = (got.to(torch::kFloat64) - want.to(torch::kFloat64)).abs();
+    // Only the order of the mean's sum differs: float32 rounding, which in
+    // bf16 moves a rare element by one unit in the last place.
+    const double ulp = dtype == torch::kFloat32 ? 1e-6 : 1.0 / 128;
+    EXPECT_LE((diff / want.to(torch::kFloat64).abs().clamp_min(1e-3)).max().item<double>(), 1.01 * ulp) << dtype;
+    if (dtype == torch::kBFloat16) EXPECT_LT(diff.gt(0).to(torch::kFloat64).mean().item<double>(), 0.01);
+  }
+}
+
+TEST(FusedOps, RopeBitForBitAsTheLibTorchOps) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(4);
+  RopeConfig rope;
+  for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    for (int64_t cos_batch : {1, 2}) {
+      // [B, T, H, D] seen as [B, H, T, D], as the forward makes q and k.
+      auto x = torch::randn({2, 5, 3, 64}, kCuda).to(dtype).transpose(1, 2);
+      auto pos = torch::arange(5, torch::TensorOptions().dtype(torch::kLong).device(kCuda)).unsqueeze(0).repeat({cos_batch, 1}) + 7;
+      auto [cos, sin] = rope_cos_sin(rope_inv_freq(rope, 64), pos, dtype);
+      auto rotated = torch::cat({-x.narrow(-1, 32, 32), x.narrow(-1, 0, 32)}, -1);
+      auto want = x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
+      auto got = fused_rope(x, cos, sin);
+      ASSERT_TRUE(got.defined());
+      EXPECT_TRUE(torch::equal(got, want)) << dtype << " cos batch " << cos_batch;
+    }
+  }
+}
+
+// softmax(q k^T / sqrt(D)) v over the allowed keys 0..last in float64.
+torch::Tensor attention_by_hand(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                const torch::Tensor& allowed, int64_t last) {
+  const int64_t B = q.size(0), H = q.size(1), D = q.size(3), KV = k.size(1);
+  auto q64 = q.to(torch::kFloat64), k64 = k.narrow(2, 0, last + 1).to(torch::kFloat64),
+       v64 = v.narrow(2, 0, last + 1).to(torch::kFloat64);
+  k64 = k64.repeat_interleave(H / KV, 1);
+  v64 = v64.repeat_interleave(H / KV, 1);
+  auto scores = torch::matmul(q64, k64.transpose(2, 3)) / std::sqrt(double(D));   // [B, H, 1, last + 1]
+  scores = scores.masked_fill(allowed.narrow(1, 0, last + 1).view({B, 1, 1, last + 1}).logical_not(),
+                              -std::numeric_limits<double>::infinity());
+  return torch::matmul(torch::softmax(scores, -1), v64);
+}
+
+TEST(FusedOps, DecodeAttentionReadsOnlyTheWrittenKeys) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(5);
+  struct Case { int64_t B, H, KV, D, C, last; };
+  // Batch 1 splits the keys into chunks; GQA shares a kv head; D = 64 and 128.
+  for (Case c : {Case{1, 4, 4, 128, 300, 170}, Case{3, 8, 2, 64, 96, 95}, Case{5, 4, 1, 128, 40, 12}}) {
+    auto q = torch::randn({c.B, 1, c.H, c.D}, kCuda).transpose(1, 2);   // strided, as the forward's
+    auto k = torch::randn({c.B, c.KV, c.C, c.D}, kCuda), v = torch::randn({c.B, c.KV, c.C, c.D}, kCuda);
+    // Past the last key: NaN, which the result would show if it were read.
+    k.narrow(2, c.last + 1, c.C - c.last - 1).fill_(std::nan(""));
+    v.narrow(2, c.last + 1, c.C - c.last - 1).fill_(std::nan(""));
+    auto allowed = torch::ones({c.B, c.C}, torch::TensorOptions().dtype(torch::kBool).device(kCuda));
+    allowed.narrow(1, 0, 3).narrow(0, 0, 1).fill_(false);    // left padding of row 0
+    auto last = torch::full({1}, c.last, torch::TensorOptions().dtype(torch::kLong).device(kCuda));
+    auto got = fused_decode_attention(q, k, v, allowed.view({c.B, 1, 1, c.C}), last);
+    ASSERT_TRUE(got.defined());
+    ASSERT_EQ(got.sizes(), (std::vector<int64_t>{c.B, c.H, 1, c.D}));
+    auto want = attention_by_hand(q, k, v, allowed, c.last);
+    EXPECT_LT((got.to(torch::kFloat64) - want).abs().max().item<double>(), 2e-5) << "B " << c.B << " D " << c.D;
+  }
+}
+
+}  // namespace
+}  // namespace qlab
