@@ -9,6 +9,8 @@
 #                                       trace of 16 decode steps at batch 130, tabulated
 #   tools/gpu_bench_speed.sh hf         transformers on the same workloads: default cache, then the
 #                                       static cache with the forward compiled
+#   tools/gpu_bench_speed.sh compare    both in one call: the bf16 forward (qlab, transformers), then
+#                                       generation (qlab's CUDA-graph decode, transformers' two caches)
 #   tools/gpu_bench_speed.sh ostquant   one OSTQuant step at LLaMA-2-7B shape, batch 4 x 2048
 #   tools/gpu_bench_speed.sh largest    QuaRot + GPTQ layer by layer at LLaMA-2-70B shape in 80 GB
 #                                       (the allocator capped at 80 GiB), on the first layers
@@ -41,6 +43,11 @@ case "${1:-}" in
   hf)
     python3 tools/bench/hf_generate.py --prompts 130 --batch 130,32 --new 256 2>>"$out/hf.err"
     python3 tools/bench/hf_generate.py --prompts 8 --batch 1 --new 256 2>>"$out/hf.err" | tail -2 ;;
+  compare)   # qlab and transformers side by side in one call: the forward, then generation
+    $bench forward --shape llama2-7b --batch 1,4 --iters 5 2>>"$out/bench.err"
+    python3 tools/bench/hf_forward.py --batch 1,4 2>>"$out/hf.err"
+    DECODE=auto "$0" generate
+    "$0" hf ;;
   ostquant)
     $bench spinquant --shape llama2-7b --method ostquant --batch 4 --seqlen 2048 --steps 3 --rotation float64 --quant 1 \
       2>>"$out/bench.err" ;;
@@ -50,5 +57,5 @@ case "${1:-}" in
     # and visit the GPU one at a time (the CPU holds the model: 8 layers here).
     $bench pipeline --shape llama2-70b --layers "${LAYERS:-8}" --nsamples 128 --seqlen 2048 --memory-fraction 0.57 \
       2>>"$out/bench.err" ;;
-  *) echo "usage: tools/gpu_bench_speed.sh build|generate|hf|ostquant|largest"; exit 2 ;;
+  *) echo "usage: tools/gpu_bench_speed.sh build|generate|hf|compare|ostquant|largest"; exit 2 ;;
 esac

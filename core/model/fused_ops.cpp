@@ -1,5 +1,6 @@
 #include "core/model/fused_ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -68,7 +69,7 @@ torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor
   auto dtype = kernel_dtype(q);
   if (!dtype || !last_key.defined() || !inference_on_cuda(q) || q.size(2) != 1 || q.stride(3) != 1) return {};
   const int64_t B = q.size(0), H = q.size(1), D = q.size(3), KV = k.size(1), C = k.size(2);
-  if (D % 32 != 0 || D > 128 || H % KV != 0 || H / KV > 8 || !k.is_contiguous() || !v.is_contiguous() ||
+  if ((D != 64 && D != 128) || H % KV != 0 || H / KV > 8 || !k.is_contiguous() || !v.is_contiguous() ||
       k.scalar_type() != q.scalar_type() || v.scalar_type() != q.scalar_type() || k.size(0) != B ||
       last_key.scalar_type() != torch::kLong)
     return {};
@@ -78,9 +79,11 @@ torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor
       return {};
     allowed = mask.data_ptr<bool>();
   }
-  // Enough blocks to fill the GPU when rows x kv heads alone do not (batch 1),
-  // chunks of at least 64 keys. Fixed by the shapes, so a graph replays it.
-  const int64_t splits = std::max<int64_t>(1, std::min<int64_t>((C + 63) / 64, (264 + B * KV - 1) / (B * KV)));
+  // Chunks of 64 keys, so that a warp walks 16 and many blocks keep loads in
+  // flight (a block walking a row's whole cache is latency-bound); chunks of
+  // 16 where rows x kv heads are few (batch 1). Fixed by the shapes, so that a
+  // graph replays it.
+  const int64_t splits = std::min<int64_t>((C + 15) / 16, std::max<int64_t>((C + 63) / 64, (528 + B * KV - 1) / (B * KV)));
   const int64_t rep = H / KV;
   auto floats = q.options().dtype(torch::kFloat32);
   auto partial = torch::empty({B * KV * splits * rep * D}, floats);

@@ -98,8 +98,8 @@ TEST(Generate, RowsThatFinishLeaveTheBatchAndTheRestGoOnUnchanged) {
 void expect_fixed_shape_equals_dynamic(torch::Device device) {
   for (std::string kind : {"llama_gqa", "mistral", "qwen2"}) {
     auto c = test::tiny_config(kind);
-    c.hidden_size = 128;
-    c.head_dim = 32;   // what the decode kernel covers (fused_ops.h), so that CUDA runs it
+    c.hidden_size = 256;
+    c.head_dim = 64;   // what the decode kernel covers (fused_ops.h), so that CUDA runs it
     auto m = test::random_model(c, 21);
     m.to(device, torch::kFloat32);
     std::vector<Ids> prompts;

@@ -1,33 +1,35 @@
 #include "core/model/cuda/model_kernels.h"
 #include "core/quant/cuda/element.cuh"
 
+#include <type_traits>
+
 namespace qlab::cuda {
 namespace {
 
 constexpr int kWarps = 4;      // per block, each over every kWarps-th key of the block's chunk
-constexpr int kMaxRep = 8;     // query heads per kv head
-constexpr int kMaxD = 128;
 
 // One block per (row, kv head, chunk of keys). Lane l of a warp holds
 // elements l, l + 32, ... of q, of each key and value, and of its output, so
 // that a warp reads a key as contiguous 64-byte pieces. Per query head the
 // warp keeps the running maximum score m, the sum l of exp(score - m) and
 // the exp-weighted sum of values (the online softmax); the block's warps and
-// then the chunks are combined by rescaling to a common maximum.
-template <typename T, int EPT>
+// then the chunks are combined by rescaling to a common maximum. kMaxRep
+// bounds the query heads per kv head (loops over them run to it with a test,
+// so that the arrays stay in registers, as few as the model needs: registers
+// set how many blocks an SM holds, and so how many loads are in flight).
+template <typename T, int EPT, int kMaxRep>
 __global__ void attend_chunk(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
                              const bool* __restrict__ allowed, const int64_t* __restrict__ last_key,
                              float* __restrict__ partial, float* __restrict__ stats, DecodeAttentionShape s,
                              int64_t chunk) {
   constexpr int D = EPT * 32;
-  __shared__ float warp_m[kWarps][kMaxRep], warp_l[kWarps][kMaxRep], warp_acc[kWarps][kMaxRep][kMaxD];
+  __shared__ float warp_m[kWarps][kMaxRep], warp_l[kWarps][kMaxRep], warp_acc[kWarps][kMaxRep][EPT * 32];
   const int64_t row_head = blockIdx.x, split = blockIdx.y;   // row_head = b * KV + kv head
   const int64_t b = row_head / s.KV, kv_head = row_head % s.KV;
   const int rep = int(s.H / s.KV), warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t keys = *last_key + 1;
   const int64_t first = split * chunk, end = min(keys, first + chunk);
 
-  // Loops over h run to kMaxRep with a test, so that the arrays stay in registers.
   float qv[kMaxRep][EPT], acc[kMaxRep][EPT], m[kMaxRep], l[kMaxRep];
 #pragma unroll
   for (int h = 0; h < kMaxRep; ++h) {
@@ -113,11 +115,11 @@ __global__ void combine_chunks(const float* __restrict__ partial, const float* _
   store(out + blockIdx.x * s.D + d, sum > 0.f ? weighted / sum : 0.f);
 }
 
-template <typename T, int EPT>
+template <typename T, int EPT, int MaxRep>
 void launch(const void* q, const void* k, const void* v, const bool* allowed, const int64_t* last_key,
             float* partial, float* stats, void* out, const DecodeAttentionShape& s, cudaStream_t stream) {
   const int64_t chunk = (s.C + s.splits - 1) / s.splits;
-  attend_chunk<T, EPT><<<dim3(unsigned(s.B * s.KV), unsigned(s.splits)), kWarps * 32, 0, stream>>>(
+  attend_chunk<T, EPT, MaxRep><<<dim3(unsigned(s.B * s.KV), unsigned(s.splits)), kWarps * 32, 0, stream>>>(
       static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), allowed, last_key, partial,
       stats, s, chunk);
   combine_chunks<T><<<unsigned(s.B * s.H), unsigned(s.D), 0, stream>>>(partial, stats, static_cast<T*>(out), s);
@@ -129,18 +131,22 @@ void launch_decode_attention(const void* q, const void* k, const void* v, const 
                              const int64_t* last_key, float* partial, float* stats, void* out,
                              const DecodeAttentionShape& s, Dtype dtype, void* stream) {
   if (s.B == 0) return;
-  if (s.D % 32 != 0 || s.D > kMaxD || s.H % s.KV != 0 || s.H / s.KV > kMaxRep)
-    throw std::invalid_argument("decode attention kernel: head_dim must be a multiple of 32 up to 128, "
-                                "and at most 8 query heads per kv head");
+  const int64_t rep = s.H % s.KV == 0 ? s.H / s.KV : 0;
+  if ((s.D != 64 && s.D != 128) || rep < 1 || rep > 8)
+    throw std::invalid_argument("decode attention kernel: head_dim must be 64 or 128, and 1 to 8 query heads "
+                                "per kv head");
   auto st = static_cast<cudaStream_t>(stream);
   with_element_type(dtype, [&](auto t) {
     using T = decltype(t);
-    switch (s.D / 32) {
-      case 1: launch<T, 1>(q, k, v, allowed, last_key, partial, stats, out, s, st); break;
-      case 2: launch<T, 2>(q, k, v, allowed, last_key, partial, stats, out, s, st); break;
-      case 3: launch<T, 3>(q, k, v, allowed, last_key, partial, stats, out, s, st); break;
-      default: launch<T, 4>(q, k, v, allowed, last_key, partial, stats, out, s, st); break;
-    }
+    auto go = [&](auto ept) {
+      constexpr int EPT = decltype(ept)::value;
+      if (rep == 1) launch<T, EPT, 1>(q, k, v, allowed, last_key, partial, stats, out, s, st);
+      else if (rep == 2) launch<T, EPT, 2>(q, k, v, allowed, last_key, partial, stats, out, s, st);
+      else if (rep <= 4) launch<T, EPT, 4>(q, k, v, allowed, last_key, partial, stats, out, s, st);
+      else launch<T, EPT, 8>(q, k, v, allowed, last_key, partial, stats, out, s, st);
+    };
+    if (s.D == 64) go(std::integral_constant<int, 2>{});
+    else go(std::integral_constant<int, 4>{});
   });
   check_launch("decode attention kernel");
 }

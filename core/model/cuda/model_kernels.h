@@ -35,7 +35,7 @@ void launch_rope(const void* x, const void* cos, const void* sin, void* y, const
 // in parallel and combined (flash-decoding).
 // q: [B, H, D] with strides (q_stride_b, q_stride_h, 1); k, v: [B, KV, C, D]
 // contiguous; out: [B, H, D] contiguous. partial: B*KV*splits*rep*D floats,
-// stats: B*KV*splits*rep*2 floats (rep = H / KV <= 8; D a multiple of 32, <= 128).
+// stats: B*KV*splits*rep*2 floats (rep = H / KV <= 8; D 64 or 128).
 struct DecodeAttentionShape {
   int64_t B, H, KV, C, D;
   int64_t q_stride_b, q_stride_h;
