@@ -47,6 +47,11 @@ case "${1:-}" in
     $bench forward --shape llama2-7b --batch 1,4 --iters 5 2>>"$out/bench.err"
     python3 tools/bench/hf_forward.py --batch 1,4 2>>"$out/hf.err"
     DECODE=auto "$0" generate
+    # Where a whole-length decode step's time goes (the steady graph replays).
+    $bench generate $gen --prompts 130 --batch 130 --trace "$out/steady.json" --trace-steps 256 \
+      2>>"$out/bench.err" > /dev/null
+    python3 tools/bench/trace_summary.py "$out/steady.json" --steady --top 12
+    rm -f "$out/steady.json"
     "$0" hf ;;
   ostquant)
     $bench spinquant --shape llama2-7b --method ostquant --batch 4 --seqlen 2048 --steps 3 --rotation float64 --quant 1 \

@@ -3,7 +3,11 @@
 time the GPU was busy against the traced wall time, and the kernels (or, on
 the CPU, the operators) that took it, most expensive first.
 
-    tools/bench/trace_summary.py TRACE.json [--top 25]
+    tools/bench/trace_summary.py TRACE.json [--top 25] [--steady]
+
+--steady: only the decode steps replayed as CUDA graphs, past the first
+quarter of them (the prefill, the first eager step and the capture left
+out): wall time and GPU time per step, and the kernels of one step.
 """
 import argparse
 import collections
@@ -14,9 +18,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("trace")
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--steady", action="store_true")
     args = ap.parse_args()
     with open(args.trace) as f:
         events = [e for e in json.load(f)["traceEvents"] if e.get("ph") == "X"]
+    if args.steady:
+        return steady(events, args.top)
     kernels = [e for e in events if e.get("cat") == "kernel"]
     ops = [e for e in events if e.get("cat") == "cpu_op"]
     timed = kernels or ops
@@ -43,6 +50,25 @@ def main():
         print("\n| CPU operator (inclusive) | calls | ms |\n|---|---:|---:|")
         for name, (calls, dur) in sorted(host.items(), key=lambda kv: -kv[1][1])[: args.top]:
             print(f"| {name[:90]} | {calls} | {dur / 1e3:.2f} |")
+
+
+def steady(events, top):
+    launches = sorted(e["ts"] for e in events if e.get("name") == "cudaGraphLaunch")
+    if len(launches) < 5:
+        raise SystemExit("--steady: fewer than 5 graph launches in the trace")
+    first, last = launches[len(launches) // 4], launches[-1]
+    steps = len([t for t in launches if first <= t < last])
+    kernels = [e for e in events if e.get("cat") == "kernel" and first <= e["ts"] < last]
+    by_name = collections.defaultdict(lambda: [0, 0.0])
+    for e in kernels:
+        by_name[e["name"]][0] += 1
+        by_name[e["name"]][1] += e["dur"]
+    busy = sum(e["dur"] for e in kernels)
+    print(f"{steps} steady steps: {(last - first) / steps / 1e3:.2f} ms wall, {busy / steps / 1e3:.2f} ms of "
+          f"kernels, {len(kernels) / steps:.0f} kernels per step")
+    print("\n| kernel | per step | ms per step | share |\n|---|---:|---:|---:|")
+    for name, (calls, dur) in sorted(by_name.items(), key=lambda kv: -kv[1][1])[:top]:
+        print(f"| {name[:90]} | {calls / steps:.0f} | {dur / steps / 1e3:.3f} | {dur / busy:.1%} |")
 
 
 if __name__ == "__main__":
