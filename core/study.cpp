@@ -473,6 +473,11 @@ void resolve_parts(const YAML::Node& cfg, const std::vector<bool>& which, const 
   if (which[kTags]) resolve_tags(cfg, loc, r);
 }
 
+// A run's name: its config and what its inputs hold (inputs_identity).
+std::string run_hash(const std::string& config_yaml, const std::string& identity) {
+  return sha256_hex(config_yaml + identity).substr(0, 16);
+}
+
 // The files a run reads (its checkpoints, every path parameter of its data
 // sets), fingerprinted once per study, and the run's hash over its config and
 // their contents.
@@ -485,7 +490,7 @@ class RunInputs {
       for (const auto& s : reg.dataset(step.plugin).params)
         if (s.is_path && step.params.has(s.name))
           add(run, "datasets." + name + (s.name == "path" ? "" : "." + s.name), step.params.get_string(s.name));
-    run.hash = sha256_hex(run.config_yaml + inputs_identity(run.inputs)).substr(0, 16);
+    run.hash = run_hash(run.config_yaml, inputs_identity(run.inputs));
   }
 
  private:
@@ -809,7 +814,7 @@ Study expand_study(const YAML::Node& parsed, const std::string& path, const std:
     } else if (slots && slots->text(sweep->first(), pick, run.config_yaml, run.seed)) {
       const RunSpec& first = study.runs.front();
       run.inputs = first.inputs;
-      run.hash = sha256_hex(run.config_yaml + first_identity).substr(0, 16);
+      run.hash = run_hash(run.config_yaml, first_identity);
       run.axes["method"] = first.axes.at("method");
     } else {
       run = make_run(sweep->resolve(pick), inputs);
