@@ -106,9 +106,10 @@ class Registry {
 // External plugins. Bump when Registry, Method, Evaluator, Workspace or Params
 // change layout. The entry point returns 0 when it registered, or its own ABI
 // version when host_abi differs (and then registers nothing).
-constexpr int kPluginAbiVersion = 5;   // 2: MethodInfo::check; 3: Method::apply gets the RunOutput, weight ops;
+constexpr int kPluginAbiVersion = 6;   // 2: MethodInfo::check; 3: Method::apply gets the RunOutput, weight ops;
                                        // 4: MethodInfo::presets, paper_preset; 5: ParamSpec::is_path,
-                                       // EvaluatorInfo::check, Workspace::model_config
+                                       // EvaluatorInfo::check, Workspace::model_config; 6: RunSpec::steps
+                                       // (no steps kept in RunSpec), Workspace::steps
 extern "C" {
 typedef int (*qlab_plugin_entry_fn)(qlab::Registry* registry, int host_abi);
 }

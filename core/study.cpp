@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 
+#include "core/entry_template.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/registry.h"
@@ -300,8 +301,7 @@ struct Resolved {
   std::vector<std::pair<std::string, std::string>> model_paths;
   uint64_t seed = 0;
   fs::path data_root;
-  std::vector<Step> methods, evaluators;
-  std::map<std::string, Step> datasets;
+  RunSteps steps;
   std::vector<std::string> dataset_names;
 };
 
@@ -328,7 +328,7 @@ void resolve_scalars(const YAML::Node& cfg, const Locator& loc, Resolved& r) {
 
 void resolve_datasets(const YAML::Node& cfg, const Locator& loc, Resolved& r) {
   const Registry& reg = Registry::instance();
-  r.datasets.clear(), r.dataset_names.clear();
+  r.steps.datasets.clear(), r.dataset_names.clear();
   YAML::Node datasets = child(cfg, "datasets");
   YAML::Node out_datasets(YAML::NodeType::Map);
   if (datasets.IsDefined() && !datasets.IsNull()) {
@@ -346,7 +346,7 @@ void resolve_datasets(const YAML::Node& cfg, const Locator& loc, Resolved& r) {
       }
       Params p = validate_params(s.params, info->params, s.name, "dataset '" + s.name + "' (data set '" + name + "')",
                                  loc, s.name_node);
-      r.datasets[name] = Step{s.name, with_data_root(p, info->params, r.data_root)};
+      r.steps.datasets[name] = Step{s.name, with_data_root(p, info->params, r.data_root)};
       YAML::Node entry(YAML::NodeType::Map);
       entry[s.name] = p.node();
       out_datasets[name] = entry;
@@ -403,7 +403,7 @@ std::vector<Step> resolve_steps(const YAML::Node& cfg, const std::string& key, c
     Params p = validate_params(given, *specs, s.name, kind + " '" + s.name + "'", loc, s.name_node);
     if (p.has("dataset") && p.node()["dataset"].IsScalar()) {
       std::string ref = p.get_string("dataset");
-      if (!ref.empty() && !r.datasets.count(ref)) {   // "" : the plugin's way of saying "none"
+      if (!ref.empty() && !r.steps.datasets.count(ref)) {   // "" : the plugin's way of saying "none"
         YAML::Node at = child(s.params, "dataset");
         throw loc.error(at.IsDefined() ? at : s.name_node,
                         "data set '" + ref + "' is not defined under datasets" + did_you_mean(ref, r.dataset_names));
@@ -418,25 +418,25 @@ std::vector<Step> resolve_steps(const YAML::Node& cfg, const std::string& key, c
 
 void resolve_methods(const YAML::Node& cfg, const Locator& loc, Resolved& r) {
   const Registry& reg = Registry::instance();
-  r.methods = resolve_steps(cfg, "method", "method", [&](const std::string& n) -> const MethodInfo& { return reg.method(n); },
+  r.steps.methods = resolve_steps(cfg, "method", "method", [&](const std::string& n) -> const MethodInfo& { return reg.method(n); },
                             loc, r);
 }
 
 void resolve_evaluators(const YAML::Node& cfg, const Locator& loc, const StudyRules& rules, Resolved& r) {
   const Registry& reg = Registry::instance();
-  r.evaluators = resolve_steps(cfg, "evaluators", "evaluator",
+  r.steps.evaluators = resolve_steps(cfg, "evaluators", "evaluator",
                                [&](const std::string& n) -> const EvaluatorInfo& { return reg.evaluator(n); }, loc, r);
   YAML::Node evaluator_nodes = child(cfg, "evaluators");
-  if (rules.needs_evaluators && r.evaluators.empty())
+  if (rules.needs_evaluators && r.steps.evaluators.empty())
     throw loc.error(evaluator_nodes.IsDefined() ? evaluator_nodes : key_of(cfg, "evaluators"),
                     "no evaluators: every run would be complete with no metrics; list at least one under `evaluators:`");
   std::map<std::string, size_t> labels;
-  for (size_t i = 0; i < r.evaluators.size(); ++i) {
+  for (size_t i = 0; i < r.steps.evaluators.size(); ++i) {
     const YAML::Node at = evaluator_nodes.IsSequence() ? evaluator_nodes[i] : evaluator_nodes;
-    std::string label = r.evaluators[i].params.get_string("label");
+    std::string label = r.steps.evaluators[i].params.get_string("label");
     // The label prefixes metric names ("label.ppl"), which are HDF5 dataset names.
     if (label.empty() || label.find('/') != std::string::npos || label == ".")
-      throw loc.error(at, "'label' for evaluator '" + r.evaluators[i].plugin + "': '" + label +
+      throw loc.error(at, "'label' for evaluator '" + r.steps.evaluators[i].plugin + "': '" + label +
                               "' cannot prefix metric names (it must be non-empty, without '/')");
     auto [it, fresh] = labels.emplace(label, i);
     if (!fresh)
@@ -473,19 +473,24 @@ void resolve_parts(const YAML::Node& cfg, const std::vector<bool>& which, const 
   if (which[kTags]) resolve_tags(cfg, loc, r);
 }
 
+// A run's name: its config and what its inputs hold (inputs_identity).
+std::string run_hash(const std::string& config_yaml, const std::string& identity) {
+  return sha256_hex(config_yaml + identity).substr(0, 16);
+}
+
 // The files a run reads (its checkpoints, every path parameter of its data
 // sets), fingerprinted once per study, and the run's hash over its config and
 // their contents.
 class RunInputs {
  public:
-  void attach(RunSpec& run, const std::vector<std::pair<std::string, std::string>>& model_paths) {
-    for (const auto& [role, path] : model_paths) add(run, role, path);
+  void attach(RunSpec& run, const Resolved& r) {
+    for (const auto& [role, path] : r.model_paths) add(run, role, path);
     const Registry& reg = Registry::instance();
-    for (const auto& [name, step] : run.datasets)
+    for (const auto& [name, step] : r.steps.datasets)
       for (const auto& s : reg.dataset(step.plugin).params)
         if (s.is_path && step.params.has(s.name))
           add(run, "datasets." + name + (s.name == "path" ? "" : "." + s.name), step.params.get_string(s.name));
-    run.hash = sha256_hex(run.config_yaml + inputs_identity(run.inputs)).substr(0, 16);
+    run.hash = run_hash(run.config_yaml, inputs_identity(run.inputs));
   }
 
  private:
@@ -498,19 +503,14 @@ class RunInputs {
   std::map<std::string, std::vector<InputFile>> seen_;
 };
 
-// The run of a resolved config: its canonical text and hash. Its steps share
-// their parameters with every run that did not resolve them again (Params are
-// never written through).
+// The run of a resolved config: its canonical text and hash.
 RunSpec make_run(const Resolved& r, RunInputs& inputs) {
   RunSpec run;
   run.config_yaml = canonical_map(r.entries);
   run.seed = r.seed;
-  run.methods = r.methods;
-  run.evaluators = r.evaluators;
-  run.datasets = r.datasets;
-  inputs.attach(run, r.model_paths);
+  inputs.attach(run, r);
   std::string summary;
-  for (const auto& s : run.methods) summary += (summary.empty() ? "" : "+") + s.plugin;
+  for (const auto& s : r.steps.methods) summary += (summary.empty() ? "" : "+") + s.plugin;
   run.axes["method"] = summary.empty() ? "none" : summary;
   return run;
 }
@@ -536,6 +536,224 @@ std::string resolve_output(const std::string& output, const YAML::Node& where, c
     throw loc.error(where, "output '" + output + "' cannot be created: folder '" + dir.string() + "' is not writable");
   return p.string();
 }
+
+}  // namespace
+
+// The runs of a sweep, resolved: the first run's every part of the config, a
+// later run's only the parts its axes reach, over the first run's (which it
+// shares, text and validated steps). Kept by every run of the study, so that
+// a run's steps are resolved again when it executes (RunSpec::steps) instead
+// of being kept: a 10^5-run sweep would keep 10^5 yaml-cpp trees.
+class SweepRuns {
+ public:
+  SweepRuns(Locator loc, YAML::Node base, std::vector<Group> groups, const StudyRules& rules)
+      : loc_(std::move(loc)), base_(std::move(base)), groups_(std::move(groups)), rules_(rules),
+        swept_(kPartCount, false) {
+    for (const Group& g : groups_) {
+      origins_.emplace_back();
+      for (const Axis& a : g) {
+        for (Part p : parts_reached(a.parts[0])) swept_[p] = true;
+        origins_.back().push_back(loc_.where(a.key));
+      }
+    }
+    for (int p = 0; p < kPartCount; ++p)
+      if (swept_[p]) swept_keys_.insert(kPartKeys[p].begin(), kPartKeys[p].end());
+    first_ = resolve(std::vector<size_t>(groups_.size(), 0), nullptr);
+  }
+
+  const std::vector<Group>& groups() const { return groups_; }
+  const Resolved& first() const { return first_; }
+
+  // A later run (pick: the index of each group's value).
+  Resolved resolve(const std::vector<size_t>& pick) const { return resolve(pick, &first_); }
+
+  RunSteps steps(size_t index) const {
+    if (index == 0) return first_.steps;
+    std::vector<size_t> pick(groups_.size());
+    for (size_t g = groups_.size(); g-- > 0; index /= groups_[g][0].values.size())
+      pick[g] = index % groups_[g][0].values.size();
+    return resolve(pick).steps;
+  }
+
+ private:
+  // From `over` (a later run) or from nothing (the first), the config's
+  // parts resolved again from copies of the base; a run that fails is
+  // resolved again, whole, from the parsed nodes, so that the error points
+  // into the file.
+  Resolved resolve(const std::vector<size_t>& pick, const Resolved* over) const {
+    const std::vector<bool> every(kPartCount, true);
+    Resolved r = over ? *over : Resolved{};
+    try {
+      Locator copies(loc_.file());   // notes on this run's copies go with them
+      resolve_parts(config(pick, false, over != nullptr, copies), over ? swept_ : every, copies, rules_, r);
+    } catch (const UsageError&) {
+      Locator located = loc_;
+      r = Resolved{};
+      resolve_parts(config(pick, true, false, located), every, located, rules_, r);
+    }
+    return r;
+  }
+
+  // A run's config: the base with each axis at its value. yaml-cpp keeps the
+  // nodes in pools, and combining two nodes (assigning, inserting) merges
+  // their pools by copying one's set of nodes into the other's, for good. Runs
+  // built from the parsed study's nodes would all join its pool: each run would
+  // copy every earlier run's nodes (quadratic time, every node kept). So a run
+  // is built from deep copies (a pool of its own, freed with it): of the whole
+  // base, or of the swept top-level keys only (`only_swept`). Copies have no
+  // file positions; `located` builds it from the parsed nodes instead.
+  YAML::Node config(const std::vector<size_t>& pick, bool located, bool only_swept, Locator& run_loc) const {
+    std::optional<YAML::Node> cfg(base_);
+    if (!located) {
+      YAML::Node copy(YAML::NodeType::Map);
+      for (const auto& kv : base_)
+        if (!only_swept || swept_keys_.count(kv.first.Scalar()))
+          copy.force_insert(kv.first.Scalar(), YAML::Clone(kv.second));
+      cfg.emplace(copy);
+    }
+    for (size_t g = 0; g < groups_.size(); ++g)
+      for (size_t i = 0; i < groups_[g].size(); ++i) {
+        const Axis& a = groups_[g][i];
+        const YAML::Node& v = a.values[pick[g]];
+        cfg.emplace(with_value(*cfg, a.parts, 0, located ? v : YAML::Clone(v), run_loc, origins_[g][i],
+                               [&](const std::string& m) { return loc_.error(a.key, "sweep axis '" + a.path + "': " + m); }));
+      }
+    return *cfg;
+  }
+
+  Locator loc_;
+  YAML::Node base_;                      // the study without its sweep
+  std::vector<Group> groups_;
+  StudyRules rules_;
+  std::vector<bool> swept_;              // the parts a later run resolves
+  std::set<std::string> swept_keys_;     // the top-level keys a later run copies: every key of a swept part
+  std::vector<std::vector<std::string>> origins_;   // per group and axis: where it is written, for notes
+  Resolved first_;
+};
+
+RunSteps RunSpec::steps() const { return sweep ? sweep->steps(index) : RunSteps{}; }
+
+namespace {
+
+// A later run's config text when every axis of the sweep is a slot: one
+// scalar that the resolvers check against its parameter's spec alone (a
+// method's or evaluator's parameter, or the seed). Each swept entry is then
+// the first run's with the values' texts put in (EntryTemplate), and the
+// rest is the first run's: nothing is resolved or emitted again, which was
+// most of the time of a large sweep.
+class SlotTexts {
+ public:
+  // Empty when some axis is not a slot, or an entry cannot be templated.
+  static std::optional<SlotTexts> make(const SweepRuns& sweep, const Locator& loc) {
+    SlotTexts t(loc);
+    std::map<std::string, std::vector<std::vector<std::string>>> paths;   // top-level key -> its slots' paths
+    std::map<std::string, std::vector<size_t>> slots_of;                  // top-level key -> its slots
+    for (size_t g = 0; g < sweep.groups().size(); ++g)
+      for (const Axis& a : sweep.groups()[g]) {
+        std::optional<Slot> slot = slot_of(a);
+        if (!slot) return std::nullopt;
+        slot->group = g;
+        slot->texts.resize(a.values.size());
+        slots_of[a.parts[0]].push_back(t.slots_.size());
+        paths[a.parts[0]].emplace_back(a.parts.begin() + 1, a.parts.end());
+        t.slots_.push_back(std::move(*slot));
+      }
+    for (const auto& [key, entry] : sweep.first().entries) {
+      auto it = paths.find(key);
+      if (it == paths.end()) continue;
+      std::optional<EntryTemplate> e = EntryTemplate::make(key, entry, it->second);
+      if (!e) return std::nullopt;
+      t.templates_.emplace(key, Filled{std::move(*e), slots_of[key]});
+    }
+    if (t.templates_.size() != paths.size()) return std::nullopt;   // a key the first run has no entry for
+    return t;
+  }
+
+  // The config text of the run at `pick` and its seed (the first run's
+  // unless swept); false when a value fails its check (the caller resolves
+  // the run in full, which reports it).
+  bool text(const Resolved& first, const std::vector<size_t>& pick, std::string& config, uint64_t& seed) {
+    seed = first.seed;
+    for (Slot& s : slots_) {
+      std::optional<std::string>& text = s.texts[pick[s.group]];
+      if (!text) {
+        try {
+          text = canonical_scalar(validate_value((*s.values)[pick[s.group]], s.spec, s.what, loc_));
+        } catch (const UsageError&) {
+          return false;
+        }
+      }
+      if (s.is_seed) seed = std::stoull(*text);   // a validated int's text
+    }
+    config.clear();
+    std::vector<const std::string*> texts;
+    for (const auto& [key, entry] : first.entries) {
+      auto t = templates_.find(key);
+      if (t == templates_.end()) {
+        config += entry;
+      } else {
+        texts.clear();
+        for (size_t i : t->second.slots) texts.push_back(&*slots_[i].texts[pick[slots_[i].group]]);
+        config += t->second.entry.fill(texts);
+      }
+      config += "\n";   // canonical_map's join
+    }
+    return true;
+  }
+
+ private:
+  explicit SlotTexts(Locator loc) : loc_(std::move(loc)) {}
+
+  struct Slot {
+    size_t group = 0;
+    bool is_seed = false;                            // the run's seed, not a step's parameter
+    const std::vector<YAML::Node>* values = nullptr;
+    ParamSpec spec;
+    std::string what;                                // the owner, as validation names it
+    std::vector<std::optional<std::string>> texts;   // per value: its canonical text, made on first use
+  };
+  struct Filled {
+    EntryTemplate entry;
+    std::vector<size_t> slots;   // the slot of each hole
+  };
+
+  // Keys the resolvers check beyond their spec (with_preset, resolve_steps,
+  // resolve_evaluators above): an axis on one is no slot.
+  static bool checked_beyond_spec(const std::string& key) {
+    return key == "preset" || key == "dataset" || key == "label";
+  }
+
+  static std::optional<Slot> slot_of(const Axis& a) {
+    Slot s;
+    s.values = &a.values;
+    const std::vector<ParamSpec>* specs = nullptr;
+    std::string name;
+    if (a.parts.size() == 1 && a.parts[0] == "seed") {
+      static const std::vector<ParamSpec> run = run_schema();
+      specs = &run, name = "seed", s.what = "study", s.is_seed = true;
+    } else if (a.parts.size() == 4 && (a.parts[0] == "method" || a.parts[0] == "evaluators") &&
+               !checked_beyond_spec(a.parts[3])) {
+      const Registry& reg = Registry::instance();
+      const std::string& plugin = a.parts[2];
+      bool method = a.parts[0] == "method";
+      if (method ? !reg.methods().count(plugin) : !reg.evaluators().count(plugin)) return std::nullopt;
+      specs = method ? &reg.method(plugin).params : &reg.evaluator(plugin).params;
+      name = a.parts[3], s.what = (method ? "method '" : "evaluator '") + plugin + "'";
+    } else {
+      return std::nullopt;
+    }
+    auto it = std::find_if(specs->begin(), specs->end(), [&](const ParamSpec& p) { return p.name == name; });
+    if (it == specs->end()) return std::nullopt;
+    if (it->type == ParamType::IntList || it->type == ParamType::FloatList || it->type == ParamType::StringList)
+      return std::nullopt;
+    s.spec = *it;
+    return s;
+  }
+
+  Locator loc_;   // for validate_value; a value that fails is resolved again, located
+  std::vector<Slot> slots_;
+  std::map<std::string, Filled> templates_;   // by top-level key
+};
 
 Study expand_study(const YAML::Node& parsed, const std::string& path, const std::string& default_name,
                    const std::vector<std::string>& overrides, const StudyRules& rules) {
@@ -578,84 +796,44 @@ Study expand_study(const YAML::Node& parsed, const std::string& path, const std:
   for (const auto& kv : root)
     if (kv.first.Scalar() != "sweep") base.force_insert(kv.first, kv.second);
 
-  // Every combination: one value index per group, the last group varying fastest.
-  std::vector<size_t> pick(groups.size(), 0);
+  auto sweep = std::make_shared<const SweepRuns>(loc, base, std::move(groups), rules);
+  std::optional<SlotTexts> slots = SlotTexts::make(*sweep, loc);
   RunInputs inputs;
   std::map<std::string, size_t> hashes;
-  // The first run resolves every part of the config; a later one only the
-  // parts its axes reach, starting from the first run's (`first`).
-  const std::vector<bool> every(kPartCount, true);
-  std::vector<bool> swept(kPartCount, false);
-  std::vector<std::vector<std::string>> origins;   // per group and axis: where it is written, for notes
-  for (const Group& g : groups) {
-    origins.emplace_back();
-    for (const Axis& a : g) {
-      for (Part p : parts_reached(a.parts[0])) swept[p] = true;
-      origins.back().push_back(loc.where(a.key));
-    }
-  }
-  std::set<std::string> swept_keys;   // the top-level keys a later run copies: every key of a swept part
-  for (int p = 0; p < kPartCount; ++p)
-    if (swept[p]) swept_keys.insert(kPartKeys[p].begin(), kPartKeys[p].end());
-  Resolved first;
   const std::string results_dir = fs::path(study.output).parent_path().string();
   const std::string cache_dir = (fs::path(results_dir) / "transforms").string();
-  // A run's config: the base with each axis at its value. yaml-cpp keeps the
-  // nodes in pools, and combining two nodes (assigning, inserting) merges
-  // their pools by copying one's set of nodes into the other's, for good. Runs
-  // built from the parsed study's nodes would all join its pool: each run would
-  // copy every earlier run's nodes (quadratic time, every node kept). So a run
-  // is built from deep copies (a pool of its own, freed with it): of the whole
-  // base for the first run, of the swept top-level keys only for a later one.
-  // Copies have no file positions; a run that fails validation is built
-  // again, whole, from the parsed nodes, so that the error points into the file.
-  auto config_of = [&](bool located, bool only_swept, Locator& run_loc) {
-    std::optional<YAML::Node> cfg(base);
-    if (!located) {
-      YAML::Node copy(YAML::NodeType::Map);
-      for (const auto& kv : base)
-        if (!only_swept || swept_keys.count(kv.first.Scalar()))
-          copy.force_insert(kv.first.Scalar(), YAML::Clone(kv.second));
-      cfg.emplace(copy);
-    }
-    for (size_t g = 0; g < groups.size(); ++g)
-      for (size_t i = 0; i < groups[g].size(); ++i) {
-        const Axis& a = groups[g][i];
-        const YAML::Node& v = a.values[pick[g]];
-        cfg.emplace(with_value(*cfg, a.parts, 0, located ? v : YAML::Clone(v), run_loc, origins[g][i],
-                               [&](const std::string& m) { return loc.error(a.key, "sweep axis '" + a.path + "': " + m); }));
-      }
-    return *cfg;
-  };
+  if (size <= 1e7) study.runs.reserve(size_t(size));
+  // Every combination: one value index per group, the last group varying fastest.
+  std::vector<size_t> pick(sweep->groups().size(), 0);
+  std::string first_identity;   // the first run's inputs as hashed: a run made from slots reads the same files
   while (true) {
-    std::map<std::string, std::string> axes;
-    for (size_t g = 0; g < groups.size(); ++g)
-      for (const Axis& a : groups[g]) axes[a.path] = flow_text(a.values[pick[g]]);
-    const bool later = !study.runs.empty();
-    RunSpec run = [&] {
-      Resolved r = later ? first : Resolved{};
-      try {
-        Locator copies(path);   // notes on this run's copies go with them
-        resolve_parts(config_of(false, later, copies), later ? swept : every, copies, rules, r);
-      } catch (const UsageError&) {
-        r = Resolved{};
-        resolve_parts(config_of(true, false, loc), every, loc, rules, r);
-      }
-      if (!later) first = r;
-      return make_run(r, inputs);
-    }();
+    RunSpec run;
+    if (study.runs.empty()) {
+      run = make_run(sweep->first(), inputs);
+      first_identity = inputs_identity(run.inputs);
+    } else if (slots && slots->text(sweep->first(), pick, run.config_yaml, run.seed)) {
+      const RunSpec& first = study.runs.front();
+      run.inputs = first.inputs;
+      run.hash = run_hash(run.config_yaml, first_identity);
+      run.axes["method"] = first.axes.at("method");
+    } else {
+      run = make_run(sweep->resolve(pick), inputs);
+    }
+    run.sweep = sweep;
+    run.index = study.runs.size();
     run.cache_dir = cache_dir;
     run.results_dir = results_dir;
-    for (auto& [k, v] : axes)
-      if (k != "method") run.axes[k] = v;
+    for (size_t g = 0; g < pick.size(); ++g)
+      for (const Axis& a : sweep->groups()[g])
+        if (a.path != "method") run.axes[a.path] = flow_text(a.values[pick[g]]);   // "method": the steps' names
     auto [it, fresh] = hashes.emplace(run.hash, study.runs.size());
     if (!fresh)
       throw loc.error(key_of(root, "sweep"), "sweep: runs " + std::to_string(it->second) + " and " +
                                                  std::to_string(study.runs.size()) +
                                                  " resolve to the same config (a value repeated in an axis?)");
     study.runs.push_back(std::move(run));
-    size_t g = groups.size();
-    while (g > 0 && ++pick[g - 1] == groups[g - 1][0].values.size()) pick[--g] = 0;
+    size_t g = pick.size();
+    while (g > 0 && ++pick[g - 1] == sweep->groups()[g - 1][0].values.size()) pick[--g] = 0;
     if (g == 0) break;
   }
   return study;

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,15 @@ struct Step {
   Params params;
 };
 
+// A run's validated steps.
+struct RunSteps {
+  std::vector<Step> methods;
+  std::vector<Step> evaluators;
+  std::map<std::string, Step> datasets;          // dataset name -> reader step
+};
+
+class SweepRuns;   // how the runs of a study's sweep are resolved (core/study.cpp)
+
 struct RunSpec {
   std::string hash;                              // 16 hex digits of SHA-256(config_yaml + inputs_identity(inputs))
   std::string config_yaml;                       // canonical resolved config (what is hashed and stored)
@@ -39,17 +49,20 @@ struct RunSpec {
   // The config parsed, anew on each call: a study holds no parsed tree per
   // run, as yaml-cpp's trees take tens of kilobytes each (10^5 runs: gigabytes).
   YAML::Node config() const { return YAML::Load(config_yaml); }
+  // Its steps, validated: for a sweep's later run resolved again on each call
+  // (a run that executes), for the same reason; none for a RunSpec made by hand.
+  RunSteps steps() const;
   std::map<std::string, std::string> axes;       // sweep axis -> value of this run (for tables)
   uint64_t seed = 0;
-  std::vector<Step> methods;
-  std::vector<Step> evaluators;
-  std::map<std::string, Step> datasets;          // dataset name -> reader step
   // Where learned transforms are cached across runs (`transforms/` beside the
   // results file); not part of the config, so not hashed.
   std::string cache_dir;
   // The folder of the results file, for files an evaluator writes beside
   // them (a leaderboard submission); "" outside a study (then: the working directory).
   std::string results_dir;
+  // Set by load_study: the sweep this run comes from, and its position there.
+  std::shared_ptr<const SweepRuns> sweep;
+  size_t index = 0;
 };
 
 struct Study {

@@ -168,6 +168,10 @@ Params validate_params(const YAML::Node& given, const std::vector<ParamSpec>& sp
   return Params(owner, out);
 }
 
+YAML::Node validate_value(const YAML::Node& value, const ParamSpec& spec, const std::string& what, const Locator& loc) {
+  return Checker{spec, what, loc}.value(value);
+}
+
 void check_schema(const std::vector<ParamSpec>& specs, const std::string& what) {
   std::set<std::string> seen;
   Locator loc(what);

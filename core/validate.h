@@ -24,6 +24,10 @@ namespace qlab {
 Params validate_params(const YAML::Node& given, const std::vector<ParamSpec>& specs, const std::string& owner,
                        const std::string& what, const Locator& loc, const YAML::Node& anchor);
 
+// One value checked against its spec and normalised, as validate_params does
+// each key's (a sweep's later run checks only the values its axes change).
+YAML::Node validate_value(const YAML::Node& value, const ParamSpec& spec, const std::string& what, const Locator& loc);
+
 // Checks a plugin's schema when it registers: names present and unique, every
 // default valid for its own spec. Throws UsageError naming `what`.
 void check_schema(const std::vector<ParamSpec>& specs, const std::string& what);

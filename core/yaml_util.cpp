@@ -103,6 +103,13 @@ std::string canonical_map(const std::map<std::string, std::string>& entries) {
   return text;
 }
 
+std::string canonical_scalar(const YAML::Node& scalar) {
+  YAML::Emitter e;
+  e << YAML::Block;
+  emit(e, scalar);
+  return e.c_str();
+}
+
 std::string flow_text(const YAML::Node& node) {
   if (node.IsScalar()) return node.Scalar();
   YAML::Emitter e;

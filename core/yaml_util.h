@@ -50,6 +50,9 @@ std::string canonical_entry(const std::string& key, const YAML::Node& value);
 // list, without building it (the list would keep every step's nodes alive).
 std::string canonical_steps_entry(const std::string& key, const std::vector<std::pair<std::string, YAML::Node>>& steps);
 std::string canonical_map(const std::map<std::string, std::string>& entries);
+// The text a scalar has inside canonical text (quoted if tagged "!"): a block
+// entry writes a scalar the same wherever it stands (core/entry_template.h).
+std::string canonical_scalar(const YAML::Node& scalar);
 
 // One-line text of a value: the scalar itself, or flow YAML for collections.
 std::string flow_text(const YAML::Node& node);

@@ -22,9 +22,9 @@ void merge_prefixed(const std::string& label, RunOutput&& from, RunOutput& into)
 }  // namespace
 
 void apply_methods(Workspace& ws, RunOutput& out) {
-  const RunSpec& run = ws.run();
-  for (size_t i = 0; i < run.methods.size(); ++i) {
-    const Step& step = run.methods[i];
+  const std::vector<Step>& methods = ws.steps().methods;
+  for (size_t i = 0; i < methods.size(); ++i) {
+    const Step& step = methods[i];
     auto method = Registry::instance().method(step.plugin).create(step.params);
     ws.set_step(i);
     auto t0 = std::chrono::steady_clock::now();
@@ -38,7 +38,7 @@ RunOutput execute_run(const RunSpec& run) {
   Workspace ws(run);
   RunOutput out;
   apply_methods(ws, out);
-  for (const Step& step : run.evaluators) {
+  for (const Step& step : ws.steps().evaluators) {
     auto evaluator = Registry::instance().evaluator(step.plugin).create(step.params);
     std::string label = step.params.has("label") ? step.params.get_string("label") : step.plugin;
     RunOutput local;
@@ -53,12 +53,13 @@ RunOutput execute_run(const RunSpec& run) {
 void check_study_inputs(const Study& study) {
   for (const RunSpec& run : study.runs) {
     Workspace ws(run);
-    for (const auto& entry : run.datasets) ws.dataset(entry.first);
-    for (size_t i = 0; i < run.methods.size(); ++i) {
+    const RunSteps& steps = ws.steps();
+    for (const auto& entry : steps.datasets) ws.dataset(entry.first);
+    for (size_t i = 0; i < steps.methods.size(); ++i) {
       ws.set_step(i);
-      if (const auto& check = Registry::instance().method(run.methods[i].plugin).check) check(run.methods[i].params, ws);
+      if (const auto& check = Registry::instance().method(steps.methods[i].plugin).check) check(steps.methods[i].params, ws);
     }
-    for (const Step& step : run.evaluators)
+    for (const Step& step : steps.evaluators)
       if (const auto& check = Registry::instance().evaluator(step.plugin).check) check(step.params, ws);
   }
 }

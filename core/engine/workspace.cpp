@@ -31,7 +31,7 @@ std::map<std::string, std::shared_ptr<const Model>>& model_cache() {
 }
 }  // namespace
 
-Workspace::Workspace(const RunSpec& run) : run_(run) {
+Workspace::Workspace(const RunSpec& run) : run_(run), steps_(run.steps()) {
   if (run_.config()["model"]) {
     dtype_ = parse_dtype(model_field("model", "dtype", "float32"));
     device_ = parse_device(model_field("model", "device", "cpu"));
@@ -134,8 +134,8 @@ void check_context(Workspace& ws, const Params& p, int64_t tokens, const std::st
 const Dataset& Workspace::dataset(const std::string& name) {
   auto it = datasets_.find(name);
   if (it != datasets_.end()) return it->second;
-  auto spec = run_.datasets.find(name);
-  if (spec == run_.datasets.end()) throw UsageError("dataset '" + name + "' is not declared under `datasets:`");
+  auto spec = steps_.datasets.find(name);
+  if (spec == steps_.datasets.end()) throw UsageError("dataset '" + name + "' is not declared under `datasets:`");
   const DatasetInfo& info = Registry::instance().dataset(spec->second.plugin);
   return datasets_.emplace(name, info.load(spec->second.params)).first->second;
 }

@@ -27,6 +27,8 @@ class Workspace {
   explicit Workspace(const RunSpec& run);
 
   const RunSpec& run() const { return run_; }
+  // The run's validated steps, resolved once for the workspace (RunSpec::steps).
+  const RunSteps& steps() const { return steps_; }
   uint64_t seed() const { return run_.seed; }
   torch::Device device() const { return device_; }
   torch::ScalarType dtype() const { return dtype_; }
@@ -46,7 +48,7 @@ class Workspace {
   // step that follows it.
   void set_step(size_t index) { step_ = index; }
   const Step* next_step() const {
-    return step_ + 1 < run_.methods.size() ? &run_.methods[step_ + 1] : nullptr;
+    return step_ + 1 < steps_.methods.size() ? &steps_.methods[step_ + 1] : nullptr;
   }
   // The chat template named in the study's model section, or detected from the checkpoint.
   std::string chat_template();
@@ -71,6 +73,7 @@ class Workspace {
   Model& load_model(const char* section, std::unique_ptr<Model>& slot);
 
   const RunSpec& run_;
+  RunSteps steps_;
   torch::Device device_ = torch::kCPU;
   torch::ScalarType dtype_ = torch::kFloat32;
   std::unique_ptr<Model> model_, base_model_;

@@ -23,8 +23,8 @@ void check_calibration(const Params& p, Workspace& ws) {
   const Dataset& data = ws.dataset(name);
   const RunSpec& run = ws.run();
   std::string key = YAML::Dump(run.config()["model"]["path"]) + "|" + YAML::Dump(run.config()["data_root"]) + "|" + name;
-  auto spec = run.datasets.find(name);
-  if (spec != run.datasets.end()) key += "|" + spec->second.plugin + "|" + YAML::Dump(spec->second.params.node());
+  auto spec = ws.steps().datasets.find(name);
+  if (spec != ws.steps().datasets.end()) key += "|" + spec->second.plugin + "|" + YAML::Dump(spec->second.params.node());
   auto it = corpus_tokens.find(key);
   if (it == corpus_tokens.end())
     it = corpus_tokens.emplace(key, static_cast<int64_t>(ws.tokenizer().encode(data.text, /*add_special=*/true).size())).first;

@@ -72,8 +72,8 @@ TransformCache transform_cache(Workspace& ws, const Params& p, const std::string
   YAML::Emitter e;
   e << YAML::BeginMap << YAML::Key << "model" << YAML::Value << run.config()["model"];
   if (p.has("dataset")) {
-    auto d = run.datasets.find(p.get_string("dataset"));
-    if (d != run.datasets.end())
+    auto d = ws.steps().datasets.find(p.get_string("dataset"));
+    if (d != ws.steps().datasets.end())
       e << YAML::Key << "dataset" << YAML::Value << d->second.plugin << YAML::Key << "dataset_params" << YAML::Value
         << d->second.params.node();
   }

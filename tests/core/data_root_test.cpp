@@ -32,8 +32,9 @@ TEST(DataRoot, RelativeRootResolvedOnceAgainstWorkingDirectory) {
   InFolder here(dir);
   Study study = load_study("s.yaml");
   const RunSpec& run = study.runs[0];
+  const RunSteps steps = run.steps();
   // What the reader gets is absolute; the config keeps what the study wrote.
-  EXPECT_EQ(run.datasets.at("a").params.get_string("path"), dir + "/data/corpus/a.txt");
+  EXPECT_EQ(steps.datasets.at("a").params.get_string("path"), dir + "/data/corpus/a.txt");
   EXPECT_EQ(run.config()["datasets"]["a"]["text"]["path"].Scalar(), "corpus/a.txt");
   EXPECT_EQ(run.config()["data_root"].Scalar(), "data");
   // The check before the first run, then the run: the second used to read data/data/corpus/a.txt.
@@ -41,7 +42,7 @@ TEST(DataRoot, RelativeRootResolvedOnceAgainstWorkingDirectory) {
   Workspace ws(run);
   EXPECT_EQ(ws.dataset("a").source, dir + "/data/corpus/a.txt");
   EXPECT_EQ(ws.dataset("a").text, "one two three\n");
-  EXPECT_EQ(run.datasets.at("a").params.get_string("path"), dir + "/data/corpus/a.txt");
+  EXPECT_EQ(steps.datasets.at("a").params.get_string("path"), dir + "/data/corpus/a.txt");
 }
 
 TEST(DataRoot, AbsolutePathsAndNoRootUnchanged) {
@@ -52,10 +53,10 @@ TEST(DataRoot, AbsolutePathsAndNoRootUnchanged) {
                                     "evaluators: [{perplexity: {dataset: b}}]\n");
   InFolder here(dir);
   Study with_root = load_study("s.yaml");
-  EXPECT_EQ(with_root.runs[0].datasets.at("b").params.get_string("path"), dir + "/b.txt");
-  EXPECT_EQ(with_root.runs[0].datasets.at("c").params.get_string("path"), "/nowhere/c.txt");
+  EXPECT_EQ(with_root.runs[0].steps().datasets.at("b").params.get_string("path"), dir + "/b.txt");
+  EXPECT_EQ(with_root.runs[0].steps().datasets.at("c").params.get_string("path"), "/nowhere/c.txt");
   Study without = load_study("s.yaml", {"data_root=''"});
-  EXPECT_EQ(without.runs[0].datasets.at("c").params.get_string("path"), dir + "/c.txt");
+  EXPECT_EQ(without.runs[0].steps().datasets.at("c").params.get_string("path"), dir + "/c.txt");
 }
 
 // Both paths of a parallel text are data paths.
@@ -66,7 +67,7 @@ TEST(DataRoot, EveryPathParameterOfAReader) {
                                     "target_language: en}}}\nevaluators: [{perplexity: {dataset: p}}]\n");
   InFolder here(dir);
   const Study study = load_study("s.yaml");
-  const Params& p = study.runs[0].datasets.at("p").params;
+  const Params p = study.runs[0].steps().datasets.at("p").params;   // a copy: steps() is a temporary
   EXPECT_EQ(p.get_string("path"), dir + "/d/x.de");
   EXPECT_EQ(p.get_string("target_path"), dir + "/d/x.en");
 }

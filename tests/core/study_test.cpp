@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <malloc.h>
+
 #include <filesystem>
 #include <set>
 
@@ -31,6 +33,8 @@ const bool registered = [] {
   r.add(MethodInfo{"st_quant", "", {bits, spec("group_size", ParamType::Int, "128"), spec("sym", ParamType::Bool, "true")},
                    nullptr});
   r.add(MethodInfo{"st_rotate", "", {}, nullptr});
+  r.add(MethodInfo{"st_note", "", {spec("note", ParamType::String, "plain"), spec("scale", ParamType::Float, "1.0")},
+                   nullptr});
   ParamSpec ds = spec("dataset", ParamType::String, "");
   ds.required = true;
   r.add(EvaluatorInfo{"st_eval", "", {ds, spec("n", ParamType::Int, "1")}, nullptr});
@@ -93,6 +97,7 @@ TEST_F(StudyTest, OneRunWithDefaultsFilled) {
   EXPECT_EQ(s.output, dir + "/out/r.h5");
   ASSERT_EQ(s.runs.size(), 1u);
   const RunSpec& r = s.runs[0];
+  const RunSteps steps = r.steps();
   EXPECT_EQ(r.config()["method"][1]["st_quant"]["group_size"].as<int>(), 128);
   EXPECT_EQ(r.config()["model"]["dtype"].as<std::string>(), "float32");
   EXPECT_EQ(r.config()["model"]["device"].as<std::string>(), "cpu");
@@ -101,14 +106,14 @@ TEST_F(StudyTest, OneRunWithDefaultsFilled) {
   EXPECT_FALSE(r.config()["name"].IsDefined());  // study-level, not part of a run
   EXPECT_EQ(r.config()["seed"].as<int>(), 0);
   EXPECT_EQ(r.seed, 0u);
-  ASSERT_EQ(r.methods.size(), 2u);
-  EXPECT_EQ(r.methods[1].plugin, "st_quant");
-  EXPECT_EQ(r.methods[1].params.owner(), "st_quant");
-  EXPECT_TRUE(r.methods[1].params.get_bool("sym"));
-  ASSERT_EQ(r.evaluators.size(), 1u);
-  EXPECT_EQ(r.evaluators[0].params.get_string("label"), "st_eval");
-  EXPECT_EQ(r.datasets.at("wiki").plugin, "st_reader");
-  EXPECT_EQ(r.datasets.at("wiki").params.get_string("path"), "w.txt");
+  ASSERT_EQ(steps.methods.size(), 2u);
+  EXPECT_EQ(steps.methods[1].plugin, "st_quant");
+  EXPECT_EQ(steps.methods[1].params.owner(), "st_quant");
+  EXPECT_TRUE(steps.methods[1].params.get_bool("sym"));
+  ASSERT_EQ(steps.evaluators.size(), 1u);
+  EXPECT_EQ(steps.evaluators[0].params.get_string("label"), "st_eval");
+  EXPECT_EQ(steps.datasets.at("wiki").plugin, "st_reader");
+  EXPECT_EQ(steps.datasets.at("wiki").params.get_string("path"), "w.txt");
   EXPECT_EQ(r.axes.at("method"), "st_rotate+st_quant");
   EXPECT_EQ(r.hash, sha256_hex(r.config_yaml + inputs_identity(r.inputs)).substr(0, 16));
 }
@@ -134,6 +139,7 @@ TEST_F(StudyTest, EachSweptRunEqualsTheStudyWithItsValuesWrittenIn) {
   ASSERT_EQ(s.runs.size(), 8u);
   std::set<std::string> configs;
   for (const RunSpec& r : s.runs) {
+    const RunSteps steps = r.steps();
     const std::string bits = r.axes.at("method.1.st_quant.w_bits"), seed = r.axes.at("seed");
     const std::string path = r.axes.at("datasets.wiki.st_reader.path"), dtype = r.axes.at("model.dtype");
     Study one = load(base("data_root: " + dir + "\ntags: {p: " + r.axes.at("tags.p") + "}\n"),
@@ -143,12 +149,81 @@ TEST_F(StudyTest, EachSweptRunEqualsTheStudyWithItsValuesWrittenIn) {
     EXPECT_EQ(r.config_yaml, one.runs[0].config_yaml);
     EXPECT_EQ(r.hash, one.runs[0].hash);
     EXPECT_EQ(r.seed, std::stoull(seed));
-    EXPECT_EQ(r.methods.at(1).params.get_int("w_bits"), std::stoi(bits));
-    EXPECT_EQ(r.datasets.at("wiki").params.get_string("path"), path);
-    EXPECT_EQ(r.evaluators.at(0).params.get_string("dataset"), "wiki");
+    EXPECT_EQ(steps.methods.at(1).params.get_int("w_bits"), std::stoi(bits));
+    EXPECT_EQ(steps.datasets.at("wiki").params.get_string("path"), path);
+    EXPECT_EQ(steps.evaluators.at(0).params.get_string("dataset"), "wiki");
     configs.insert(r.config_yaml);
   }
   EXPECT_EQ(configs.size(), 8u);
+}
+
+// A sweep whose every axis is one parameter of a step or the seed writes a
+// later run's text from the first run's with the values put in, resolving
+// nothing (core/study.cpp: SlotTexts); each run must still be the one of the
+// study with its values written in, text, hash and steps. The values are
+// spelt unlike their canonical text (0x3, 2.50, 1e3) and the strings need quoting.
+TEST_F(StudyTest, EachRunOfASweepOfParametersEqualsTheStudyWithItsValuesWrittenIn) {
+  const std::vector<std::string> bits = {"0x3", "4", "8"}, seeds = {"0", "12"};
+  const std::vector<std::string> notes = {"plain", "\"x: y\"", "'it''s'", "\"two\\nlines\"", "\"\"", "\"true\""};
+  const std::vector<std::string> scales = {"2.50", "1e3", "-1", ".inf", "0.1", "7"};
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s = "[";
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+    return s + "]";
+  };
+  auto study = [&](const std::string& b, const std::string& note, const std::string& scale, const std::string& extra) {
+    std::string t = base(extra);
+    t.replace(t.find("{w_bits: 4}"), 11, "{w_bits: " + b + "}\n  - st_note: {note: " + note + ", scale: " + scale + "}");
+    return t;
+  };
+  Study s = load(study("4", "plain", "1.0", "sweep:\n  grid: {method.1.st_quant.w_bits: " + list(bits) +
+                                              "}\n  zip: {method.2.st_note.note: " + list(notes) +
+                                              ", method.2.st_note.scale: " + list(scales) + "}\n  seeds: " +
+                                              list(seeds) + "\n"));
+  ASSERT_EQ(s.runs.size(), bits.size() * notes.size() * seeds.size());
+  size_t i = 0;
+  for (const std::string& b : bits)
+    for (size_t z = 0; z < notes.size(); ++z)
+      for (const std::string& seed : seeds) {
+        const RunSpec& r = s.runs[i++];
+        Study one = load(study(b, notes[z], scales[z], "seed: " + seed + "\n"));
+        ASSERT_EQ(one.runs.size(), 1u);
+        EXPECT_EQ(r.config_yaml, one.runs[0].config_yaml) << b << " " << notes[z] << " " << scales[z] << " " << seed;
+        EXPECT_EQ(r.hash, one.runs[0].hash);
+        EXPECT_EQ(r.seed, one.runs[0].seed);
+        const RunSteps steps = r.steps(), expected = one.runs[0].steps();
+        ASSERT_EQ(steps.methods.size(), 3u);
+        for (size_t m = 0; m < 3; ++m) EXPECT_EQ(YAML::Dump(steps.methods[m].params.node()), YAML::Dump(expected.methods[m].params.node()));
+        EXPECT_EQ(YAML::Dump(steps.evaluators.at(0).params.node()), YAML::Dump(expected.evaluators.at(0).params.node()));
+      }
+}
+
+// A sweep's runs keep no validated parameters (yaml-cpp trees of about half a
+// kilobyte a node): a run holds its text, hash and axes, and its steps are
+// resolved when it executes (RunSpec::steps). Counted in bytes allocated, not
+// timed: the runs' share of the heap, less what parsing the study keeps.
+TEST_F(StudyTest, SweptRunsKeepNoValidatedParameters) {
+  const int n = 3000;
+  std::string values = "[";
+  for (int i = 0; i < n; ++i) values += (i ? ", " : "") + std::to_string(i + 1);
+  values += "]";
+  const std::string text = base("sweep:\n  grid: {evaluators.0.st_eval.n: " + values + "}\n");
+  auto heap = [] { return double(mallinfo2().uordblks); };
+  load(base());   // what the first study of a process allocates for good (the fingerprint cache, parsed defaults)
+  double before = heap();
+  YAML::Node parsed = YAML::Load(text);   // what the study keeps of the file, to rebuild a run's steps
+  const double parse = heap() - before;
+  before = heap();
+  Study s = load(text);
+  ASSERT_EQ(s.runs.size(), size_t(n));
+  const double per_run = (heap() - before - parse) / n;
+  // A run's record: its text (about 300 bytes here), hash, axes, input
+  // fingerprints and folders. Keeping its evaluator's parameters (5 nodes)
+  // would add more than 2 kB.
+  size_t text_bytes = s.runs.back().config_yaml.size();
+  EXPECT_LT(per_run, text_bytes + 1500) << per_run << " bytes a run";
+  // The steps are still there, resolved when asked for.
+  EXPECT_EQ(s.runs.back().steps().evaluators.at(0).params.get_int("n"), n);
 }
 
 TEST_F(StudyTest, HashIgnoresKeyOrderAndSpellingOfEqualValues) {
@@ -198,7 +273,7 @@ TEST_F(StudyTest, GridSeedsAndZipExpandToTheProduct) {
 TEST_F(StudyTest, SweepCanSetAParameterLeftAtItsDefault) {
   Study s = load(base("sweep:\n  grid: {method.1.st_quant.group_size: [64, 128]}\n"));
   ASSERT_EQ(s.runs.size(), 2u);
-  EXPECT_EQ(s.runs[0].methods[1].params.get_int("group_size"), 64);
+  EXPECT_EQ(s.runs[0].steps().methods[1].params.get_int("group_size"), 64);
   EXPECT_EQ(s.runs[1].hash, load(base()).runs[0].hash);  // 128 is the default
 }
 
@@ -208,7 +283,7 @@ TEST_F(StudyTest, SweepOverWholePipelines) {
   EXPECT_EQ(s.runs[0].axes.at("method"), "st_rotate");
   EXPECT_EQ(s.runs[1].axes.at("method"), "st_rotate+st_quant");
   EXPECT_EQ(s.runs[2].axes.at("method"), "none");
-  EXPECT_EQ(s.runs[1].methods[1].params.get_int("w_bits"), 3);
+  EXPECT_EQ(s.runs[1].steps().methods[1].params.get_int("w_bits"), 3);
 }
 
 // tags: labels carried in the config, zipped with the pipelines they name.
@@ -231,8 +306,9 @@ TEST_F(StudyTest, Overrides) {
   Study s = load(base(), {"method.1.st_quant.w_bits=3", "seed=5", "method.1.st_quant.group_size=64",
                           "model.dtype=bfloat16"});
   const RunSpec& r = s.runs[0];
-  EXPECT_EQ(r.methods[1].params.get_int("w_bits"), 3);
-  EXPECT_EQ(r.methods[1].params.get_int("group_size"), 64);
+  const RunSteps steps = r.steps();
+  EXPECT_EQ(steps.methods[1].params.get_int("w_bits"), 3);
+  EXPECT_EQ(steps.methods[1].params.get_int("group_size"), 64);
   EXPECT_EQ(r.seed, 5u);
   EXPECT_EQ(r.config()["model"]["dtype"].Scalar(), "bfloat16");
   Study list = load(base(), {"method=[st_rotate]"});
@@ -331,7 +407,7 @@ TEST_F(StudyTest, EvaluatorLabelsMustDiffer) {
                           "metrics do not collide");
   t.replace(t.find("n: 2}"), 5, "n: 2, label: second}");
   Study s = load(t);
-  EXPECT_EQ(s.runs[0].evaluators[1].params.get_string("label"), "second");
+  EXPECT_EQ(s.runs[0].steps().evaluators[1].params.get_string("label"), "second");
 }
 
 TEST_F(StudyTest, NameDefaultsToTheFileStem) {

@@ -34,7 +34,7 @@ class PluginRun {
   Workspace& ws() { return *ws_; }
   // Creates evaluator i from its validated parameters and runs it.
   RunOutput evaluate(size_t i = 0) {
-    const Step& s = study_.runs.at(0).evaluators.at(i);
+    const Step& s = ws_->steps().evaluators.at(i);
     RunOutput out;
     Registry::instance().evaluator(s.plugin).create(s.params)->evaluate(*ws_, out);
     return out;

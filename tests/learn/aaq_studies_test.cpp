@@ -21,12 +21,13 @@ TEST(AaqStudies, SafetyTableZipsFourPairsWithSixPipelines) {
   ASSERT_EQ(s.runs.size(), 24u);
   std::set<std::string> methods, models;
   for (const RunSpec& r : s.runs) {
+    const RunSteps steps = r.steps();
     methods.insert(r.axes.at("method"));
     const std::string model = r.config()["model"]["path"].Scalar();
     models.insert(model);
     EXPECT_EQ(r.config()["base_model"]["path"].Scalar(), model) << "zipped: each aligned model with its own base";
-    EXPECT_EQ(r.evaluators.size(), 4u);
-    for (const Step& step : r.methods) {
+    EXPECT_EQ(steps.evaluators.size(), 4u);
+    for (const Step& step : steps.methods) {
       if (step.plugin == "gptq" || step.plugin == "rtn") {
         EXPECT_EQ(step.params.get_int("w_bits"), 4);
         EXPECT_EQ(step.params.get_int("a_bits"), 4);
@@ -62,7 +63,8 @@ TEST(AaqStudies, AblationCrossesAlphaWithK) {
   ASSERT_EQ(s.runs.size(), 15u);
   std::set<std::pair<double, int64_t>> seen;
   for (const RunSpec& r : s.runs) {
-    const Step& aaq = r.methods.at(0);
+    const RunSteps steps = r.steps();
+    const Step& aaq = steps.methods.at(0);
     ASSERT_EQ(aaq.plugin, "aaq");
     EXPECT_EQ(aaq.params.get_int("k_push"), aaq.params.get_int("k_pull"));
     seen.insert({aaq.params.get_float("alpha"), aaq.params.get_int("k_pull")});

@@ -23,6 +23,7 @@ TEST_P(Experiments, PaperTableExpandsToItsFourteenRows) {
   ASSERT_EQ(s.runs.size(), 14u);
   std::set<std::string> rows, hashes;
   for (const RunSpec& r : s.runs) {
+    const RunSteps steps = r.steps();
     const std::string precision = r.config()["tags"]["precision"].Scalar();
     rows.insert(r.axes.at("method") + " " + precision);
     hashes.insert(r.hash);
@@ -30,7 +31,7 @@ TEST_P(Experiments, PaperTableExpandsToItsFourteenRows) {
     EXPECT_TRUE(r.config()["datasets"]["calib"]["wikitext2_raw"].IsMap());
     // The tag says what the quantization step does.
     int a_bits = 16, kv_bits = 16, w_bits = 16;
-    for (const Step& step : r.methods)
+    for (const Step& step : steps.methods)
       if (step.plugin == "rtn" || step.plugin == "gptq") {
         w_bits = int(step.params.get_int("w_bits"));
         a_bits = int(step.params.get_int("a_bits"));
@@ -61,8 +62,9 @@ TEST_P(Experiments, RelativeDataRootResolvesAgainstTheWorkingDirectory) {
                        {"model.path=" + test::fixtures() + "/golden/llama2", "data_root=wikitext-2-raw"});
   const std::string root = (std::filesystem::current_path() / "wikitext-2-raw").string();
   for (const RunSpec& r : s.runs) {
-    EXPECT_EQ(r.datasets.at("wiki").params.get_string("path"), root + "/wiki.test.raw");
-    EXPECT_EQ(r.datasets.at("calib").params.get_string("path"), root + "/wiki.train.raw");
+    const RunSteps steps = r.steps();
+    EXPECT_EQ(steps.datasets.at("wiki").params.get_string("path"), root + "/wiki.test.raw");
+    EXPECT_EQ(steps.datasets.at("calib").params.get_string("path"), root + "/wiki.train.raw");
     EXPECT_EQ(r.config()["data_root"].Scalar(), "wikitext-2-raw");
   }
 }
@@ -80,13 +82,14 @@ TEST(StudyFiles, SpinQuantTableLearnsAgainstEachRowsQuantizers) {
                        {"model.path=" + test::fixtures() + "/golden/llama2", "data_root=/data/wikitext-2-raw"});
   ASSERT_EQ(s.runs.size(), 6u);
   for (const RunSpec& r : s.runs) {
-    ASSERT_EQ(r.methods.size(), 2u);
-    EXPECT_EQ(r.methods[0].plugin, "spinquant");
-    EXPECT_DOUBLE_EQ(r.methods[0].params.get_float("lr"), 1.5);
-    EXPECT_EQ(r.methods[0].params.get_int("steps"), 100);
-    EXPECT_EQ(r.methods[0].params.get_int("batch"), 8);
-    EXPECT_EQ(r.methods[0].params.get_int("nsamples"), 800);
-    const Step& q = r.methods[1];
+    const RunSteps steps = r.steps();
+    ASSERT_EQ(steps.methods.size(), 2u);
+    EXPECT_EQ(steps.methods[0].plugin, "spinquant");
+    EXPECT_DOUBLE_EQ(steps.methods[0].params.get_float("lr"), 1.5);
+    EXPECT_EQ(steps.methods[0].params.get_int("steps"), 100);
+    EXPECT_EQ(steps.methods[0].params.get_int("batch"), 8);
+    EXPECT_EQ(steps.methods[0].params.get_int("nsamples"), 800);
+    const Step& q = steps.methods[1];
     const std::string p = r.config()["tags"]["precision"].Scalar();
     EXPECT_EQ(q.params.get_int("a_bits"), p == "W4A16" ? 16 : 4) << p;
     EXPECT_EQ(q.params.get_int("kv_bits"), p == "W4A4KV4" ? 4 : 16) << p;
@@ -101,9 +104,10 @@ TEST(StudyFiles, AaqTableComparesFourPipelinesOnOnePair) {
   ASSERT_EQ(s.runs.size(), 4u);
   std::set<std::string> methods;
   for (const RunSpec& r : s.runs) {
+    const RunSteps steps = r.steps();
     methods.insert(r.axes.at("method"));
-    EXPECT_EQ(r.evaluators.size(), 3u);
-    for (const Step& step : r.methods)
+    EXPECT_EQ(steps.evaluators.size(), 3u);
+    for (const Step& step : steps.methods)
       if (step.plugin == "aaq") {
         EXPECT_DOUBLE_EQ(step.params.get_float("alpha"), 0.75);
         EXPECT_EQ(step.params.get_int("k_pull"), 500);
@@ -121,10 +125,11 @@ TEST(StudyFiles, ZeroShotSuite) {
                        {"model.path=" + test::fixtures() + "/golden/llama2"});
   ASSERT_EQ(s.runs.size(), 2u);
   for (const RunSpec& r : s.runs) {
-    ASSERT_EQ(r.evaluators.size(), 1u);
-    EXPECT_EQ(r.evaluators[0].plugin, "zeroshot");
+    const RunSteps steps = r.steps();
+    ASSERT_EQ(steps.evaluators.size(), 1u);
+    EXPECT_EQ(steps.evaluators[0].plugin, "zeroshot");
   }
-  EXPECT_EQ(s.runs[1].methods.at(1).params.get_string("preset"), "quarot-paper");
+  EXPECT_EQ(s.runs[1].steps().methods.at(1).params.get_string("preset"), "quarot-paper");
 }
 
 }  // namespace
@@ -139,13 +144,14 @@ TEST(StudyFiles, ReSpinQuantTablesExpandAsDocumented) {
   ASSERT_EQ(table.runs.size(), 8u);
   std::set<std::string> rows;
   for (const RunSpec& r : table.runs) {
+    const RunSteps steps = r.steps();
     const std::string p = r.config()["tags"]["precision"].Scalar();
     rows.insert(r.axes.at("method") + " " + p);
-    const Step& q = r.methods.back();
+    const Step& q = steps.methods.back();
     EXPECT_EQ(q.plugin, "gptq");
     EXPECT_EQ(q.params.get_int("a_bits"), p == "W4A4" ? 4 : 3);
     EXPECT_EQ(q.params.get_int("kv_bits"), 16);
-    for (const Step& s : r.methods)
+    for (const Step& s : steps.methods)
       if (s.plugin == "respinquant") EXPECT_EQ(s.params.get_int("rank"), 32);
   }
   for (const char* m : {"gptq", "quarot+gptq", "spinquant+gptq", "respinquant+gptq"})
@@ -154,7 +160,7 @@ TEST(StudyFiles, ReSpinQuantTablesExpandAsDocumented) {
   Study ranks = load_study(test::source_dir() + "/experiments/respinquant_rank.yaml", args);
   ASSERT_EQ(ranks.runs.size(), 4u);
   std::set<int64_t> seen;
-  for (const RunSpec& r : ranks.runs) seen.insert(r.methods.at(0).params.get_int("rank"));
+  for (const RunSpec& r : ranks.runs) seen.insert(r.steps().methods.at(0).params.get_int("rank"));
   EXPECT_EQ(seen, (std::set<int64_t>{0, 8, 32, 4096}));
 
   // The stories260K comparison: SpinQuant and ReSpinQuant on one budget, three
@@ -163,7 +169,8 @@ TEST(StudyFiles, ReSpinQuantTablesExpandAsDocumented) {
   ASSERT_EQ(stories.runs.size(), 18u);
   std::map<std::string, std::set<uint64_t>> seeds;
   for (const RunSpec& r : stories.runs) {
-    const Step& learned = r.methods.at(0);
+    const RunSteps steps = r.steps();
+    const Step& learned = steps.methods.at(0);
     const bool layerwise = learned.plugin == "respinquant";
     seeds[r.axes.at("method") + (layerwise ? " r=" + std::to_string(learned.params.get_int("rank")) : "")].insert(r.seed);
     if (learned.plugin == "quarot") continue;

@@ -22,7 +22,7 @@ struct Presets : ::testing::Test {
                                           "\nevaluators: [{perplexity: {dataset: calib}}]\n");
     return load_study(dir + "/s.yaml");
   }
-  Params last(const Study& s) { return s.runs.at(0).methods.back().params; }   // a copy: callers pass temporaries
+  Params last(const Study& s) { return s.runs.at(0).steps().methods.back().params; }   // a copy: callers pass temporaries
 };
 
 TEST_F(Presets, QuaRotGetsItsPapersSettings) {

@@ -51,10 +51,11 @@ struct SmoothQuantTest : ::testing::Test {
 
 TEST_F(SmoothQuantTest, ExactInFullPrecisionAndBalancesRanges) {
   const RunSpec& run = study.runs.at(0);
+  const RunSteps steps = run.steps();
   Workspace ws(run);
   const std::vector<int64_t> ids = ws.tokenizer().encode("Once upon a time, a little fox found a shiny stone.");
   torch::NoGradGuard no_grad;
-  const torch::Tensor windows = calibration_windows(ws, run.methods[0].params);
+  const torch::Tensor windows = calibration_windows(ws, steps.methods[0].params);
   Model& m = ws.model();
   const Layer& l = m.layers[0];
   const torch::Tensor before = token_logprobs(m, ids);
@@ -62,7 +63,7 @@ TEST_F(SmoothQuantTest, ExactInFullPrecisionAndBalancesRanges) {
   EXPECT_FALSE(torch::allclose(input_range(m, m.layers[0].q, windows), column_range({&l.q, &l.k, &l.v}), 0.1, 0));
 
   RunOutput out;
-  Registry::instance().method("smoothquant").create(run.methods[0].params)->apply(ws, out);
+  Registry::instance().method("smoothquant").create(steps.methods[0].params)->apply(ws, out);
   EXPECT_TRUE(torch::allclose(token_logprobs(m, ids), before, 1e-4, 1e-4));
   // (gate / up are balanced too, but up's rows are then divided for down's
   // smoothing, which changes up's column ranges: q and down are the clean checks.)
@@ -76,13 +77,14 @@ TEST_F(SmoothQuantTest, ExactInFullPrecisionAndBalancesRanges) {
 TEST_F(SmoothQuantTest, DefaultsAreTheReferences) {
   Study s = with_step("{dataset: calib, nsamples: 4, seqlen: 32}");
   const RunSpec& run = s.runs.at(0);
-  EXPECT_EQ(run.methods[0].params.has("alpha"), false);
+  const RunSteps steps = run.steps();
+  EXPECT_EQ(steps.methods[0].params.has("alpha"), false);
   Workspace ws(run);
   Model& m = ws.model();
   const torch::Tensor up = m.layers[0].up.weight.clone(), down = m.layers[0].down.weight.clone();
   const torch::Tensor q = m.layers[0].q.weight.clone();
   RunOutput out;
-  Registry::instance().method("smoothquant").create(run.methods[0].params)->apply(ws, out);
+  Registry::instance().method("smoothquant").create(steps.methods[0].params)->apply(ws, out);
   EXPECT_FALSE(torch::equal(m.layers[0].q.weight, q));   // q/k/v smoothed
   // down untouched; up's columns carry the gate/up scales only (one factor per
   // column, the same for every row: its rows were not divided).
@@ -94,8 +96,8 @@ TEST_F(SmoothQuantTest, DefaultsAreTheReferences) {
   EXPECT_EQ(rec["smooth_down"], false);
   // The reference's defaults: 512 windows of 512 tokens.
   Study d = with_step("{dataset: calib}");
-  EXPECT_EQ(d.runs[0].methods[0].params.get_int("nsamples"), 512);
-  EXPECT_EQ(d.runs[0].methods[0].params.get_int("seqlen"), 512);
+  EXPECT_EQ(d.runs[0].steps().methods[0].params.get_int("nsamples"), 512);
+  EXPECT_EQ(d.runs[0].steps().methods[0].params.get_int("seqlen"), 512);
 }
 
 TEST(SmoothQuantAlpha, PerFamilyTable) {
