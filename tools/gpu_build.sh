@@ -6,7 +6,7 @@
 # CPU machine with tools/gpu_fetch_debs.sh) and is unpacked into a prefix:
 #   - Boost.Program_options 1.74 (the image has Boost 1.83 headers, no library);
 #   - CLD2, exttextcat and fastText (language identification), wamerican (English words).
-# Not carried: python3-jieba and MeCab with UniDic (a 1 GB .deb), the LCB's zh
+# Not carried: python3-jieba and MeCab with its dictionaries, the LCB's zh
 # and ja segmenters; CMake builds without MeCab, and each nmix run there
 # records in nmix.lcb_segmenters that zh and ja lines got the stand-in.
 # The torch wheel ships fmt 12 headers ahead of the system's fmt 9 that spdlog

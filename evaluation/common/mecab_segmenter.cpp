@@ -1,5 +1,10 @@
 #include "evaluation/common/mecab_segmenter.h"
 
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <iterator>
+
 #include "core/error.h"
 
 #if QLAB_HAVE_MECAB
@@ -13,13 +18,22 @@
 
 namespace qlab {
 
+std::string mecab_dictionary_name(const std::string& dicdir) {
+  std::ifstream f(dicdir + "/dicrc");
+  std::string dicrc((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::transform(dicrc.begin(), dicrc.end(), dicrc.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  if (dicrc.find("unidic") != std::string::npos) return "UniDic";
+  if (dicrc.find("ipadic") != std::string::npos) return "IPAdic";
+  return "";
+}
+
 #if QLAB_HAVE_MECAB
 
 namespace {
 
 class MecabSegmenter : public WordSegmenter {
  public:
-  explicit MecabSegmenter(const std::string& dicdir) : dicdir_(dicdir) {
+  explicit MecabSegmenter(const std::string& dicdir) : dicdir_(dicdir), name_(mecab_dictionary_name(dicdir)) {
     // No resource file (-r /dev/null): everything MeCab reads is in the
     // dictionary folder, so /etc/mecabrc's choice does not matter.
     std::vector<std::string> args = {"mecab", "-r", "/dev/null", "-d", dicdir, "-O", "wakati"};
@@ -54,10 +68,14 @@ class MecabSegmenter : public WordSegmenter {
     return tokens;
   }
 
-  std::string describe() const override { return "MeCab " + std::string(mecab_version()) + " (dictionary " + dicdir_ + ")"; }
+  std::string describe() const override {
+    const std::string which = name_.empty() ? "unrecognised dictionary, " : name_ + ", ";
+    return "MeCab " + std::string(mecab_version()) + " (" + which + "dictionary " + dicdir_ +
+           (name_ == "UniDic" ? ")" : "; not the reference's UniDic)");
+  }
 
  private:
-  std::string dicdir_;
+  std::string dicdir_, name_;
   mecab_t* mecab_ = nullptr;
   mutable std::mutex mutex_;
 };

@@ -15,8 +15,15 @@ namespace qlab {
 // Whether this build links MeCab.
 bool mecab_built_in();
 
+// Which dictionary `dicdir` holds, by what its dicrc names: "UniDic" (UniDic's
+// dicrc names its output formats unidic22, ...), "IPAdic" (IPAdic's says it
+// is IPADIC's), "" for any other or none. Needs no MeCab.
+std::string mecab_dictionary_name(const std::string& dicdir);
+
 // A segmenter over the compiled dictionary in `dicdir` (sys.dic, dicrc, ...);
-// null when MeCab is not built in. Throws UsageError "DICDIR: ..." when MeCab
+// null when MeCab is not built in. Its `describe` names the dictionary
+// ("MeCab 0.996 (UniDic, dictionary DIR)") and says when it is not the
+// reference's UniDic. Throws UsageError "DICDIR: ..." when MeCab
 // cannot open it.
 std::unique_ptr<WordSegmenter> make_mecab_segmenter(const std::string& dicdir);
 

@@ -25,18 +25,27 @@ class WordSegmenter {
 // The folder of Debian's python3-jieba (dict.txt, finalseg/prob_*.py):
 // $QLAB_JIEBA_DIR, else /usr/lib/python3/dist-packages/jieba.
 std::string default_jieba_dir();
-// The MeCab dictionary: $QLAB_MECAB_DICT, else /var/lib/mecab/dic/unidic
-// (Debian's unidic-mecab; docs/evaluators.md says why UniDic).
+// Where MeCab dictionaries are looked for: $QLAB_MECAB_DIC_ROOT, else
+// /var/lib/mecab/dic (where Debian's dictionary packages install).
+std::string mecab_dic_root();
+// The MeCab dictionary of ja lines: $QLAB_MECAB_DICT where set; else the first
+// of ROOT/unidic (Debian's unidic-mecab, the reference's UniDic, 1 GB) and
+// ROOT/ipadic-utf8 (mecab-ipadic-utf8, 7 MB: what tools/install_deps.sh
+// installs by default) that holds a sys.dic; else "". docs/evaluators.md says
+// why UniDic and how far IPAdic is from it.
 std::string default_mecab_dict();
 
 // The segmenters of zh and ja lines; null where the stand-in is used.
 struct ZhJaSegmenters {
   std::unique_ptr<WordSegmenter> zh, ja;
   std::string zh_fallback, ja_fallback;   // why the stand-in, where it is used
+  std::string ja_dictionary;              // mecab_dictionary_name of ja's dictionary, where MeCab is used
   // The segmenter of `language` (null: the stand-in, or a language split at whitespace).
   const WordSegmenter* for_language(const std::string& language) const;
   // One line per language: "zh: jieba (...)", "ja: stand-in (why)".
   std::vector<std::string> describe() const;
+  // What a run's log warns of: a stand-in, a ja dictionary other than UniDic.
+  std::vector<std::string> warnings() const;
 };
 
 // jieba_dict "": python3-jieba's dict.txt where installed, else the stand-in;

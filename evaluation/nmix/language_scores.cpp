@@ -132,8 +132,7 @@ NmixScorer::NmixScorer(const Params& p) : options_(score_options(p)) {
     lcb_lid_ = make_language_identifier(lcb_identifier_name(p), allowed, model);
   words_ = std::make_unique<EnglishWords>(EnglishWords::load(english_words_path(p)));
   segmenters_ = load_zh_ja_segmenters(p.get_string("jieba_dict"));
-  if (!segmenters_.zh) spdlog::warn("nmix: LCB zh lines get the stand-in segmentation ({})", segmenters_.zh_fallback);
-  if (!segmenters_.ja) spdlog::warn("nmix: LCB ja lines get the stand-in segmentation ({})", segmenters_.ja_fallback);
+  for (const auto& w : segmenters_.warnings()) spdlog::warn("nmix: {}", w);
 }
 
 void NmixScorer::score(const std::vector<std::string>& responses, const std::vector<Example>& examples,

@@ -1,7 +1,8 @@
 // The zh and ja word segmentation of the Language Confusion Benchmark
 // (evaluation/common/jieba.h, mecab_segmenter.h, word_segmenter.h): tokens
 // compared to the reference's, written by python3-jieba and the mecab command
-// (tests/fixtures/segmentation/make_segmentation.sh); python3-jieba run live on
+// with UniDic and with IPAdic (tests/fixtures/segmentation/make_segmentation.sh);
+// which MeCab dictionary is picked; python3-jieba run live on
 // more text where installed; verdicts that depend on the segmentation; bad
 // dictionaries.
 #include <gtest/gtest.h>
@@ -10,7 +11,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstdlib>
 #include <map>
+#include <optional>
 #include <random>
 
 #include "core/store.h"
@@ -58,8 +61,35 @@ const JiebaSegmenter& jieba() {
 
 #define QLAB_REQUIRE_MECAB()                                                                      \
   if (!mecab_built_in()) GTEST_SKIP() << "qlab built without MeCab (apt-get install libmecab-dev)"; \
-  if (!fs::exists(default_mecab_dict() + "/sys.dic"))                                              \
-  GTEST_SKIP() << "no MeCab dictionary in " << default_mecab_dict() << " (apt-get install unidic-mecab)"
+  if (default_mecab_dict().empty())                                                                \
+  GTEST_SKIP() << "no MeCab dictionary in " << mecab_dic_root() << " (apt-get install mecab-ipadic-utf8)"
+
+// Debian's two dictionaries where installed, with the fixture of each.
+std::map<std::string, std::string> installed_mecab_dicts() {
+  std::map<std::string, std::string> out;
+  for (const auto& [dicdir, fixture] : std::map<std::string, std::string>{
+           {"/var/lib/mecab/dic/unidic", "ja_mecab_unidic.jsonl"},
+           {"/var/lib/mecab/dic/ipadic-utf8", "ja_mecab_ipadic.jsonl"}})
+    if (fs::exists(dicdir + "/sys.dic")) out[dicdir] = fixture;
+  return out;
+}
+
+// Sets an environment variable for one scope, then puts back what was there
+// (the segmenters read it on each call; "" counts as unset).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* before = std::getenv(name)) before_ = before;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { before_ ? setenv(name_, before_->c_str(), 1) : unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> before_;
+};
 
 void expect_tokens(const WordSegmenter& seg, const std::vector<Reference>& reference) {
   for (const auto& r : reference) EXPECT_EQ(seg.segment(r.line), r.tokens) << r.line;
@@ -73,13 +103,133 @@ TEST(JiebaSegmenter, FixtureLinesAsPythonJieba) {
   EXPECT_GT(jieba().words(), 300000u);   // dict.txt of jieba 0.42.1: 349,046 entries
 }
 
+// The dictionary the segmenters pick against the mecab command's tokens with
+// it, then the other of Debian's two where it is installed too.
 TEST(MecabSegmenter, FixtureLinesAsTheMecabCommand) {
   QLAB_REQUIRE_MECAB();
-  auto reference = read_reference(segmentation_fixture("ja_mecab.jsonl"));
-  ASSERT_EQ(reference.size(), 30u);
-  auto mecab = make_mecab_segmenter(default_mecab_dict());
-  expect_tokens(*mecab, reference);
-  EXPECT_NE(mecab->describe().find(default_mecab_dict()), std::string::npos) << mecab->describe();
+  const std::string picked = default_mecab_dict();
+  const std::map<std::string, std::string> fixture_of = {{"UniDic", "ja_mecab_unidic.jsonl"},
+                                                         {"IPAdic", "ja_mecab_ipadic.jsonl"}};
+  ASSERT_TRUE(fixture_of.count(mecab_dictionary_name(picked))) << picked << ": neither UniDic nor IPAdic";
+  std::map<std::string, std::string> dicts = installed_mecab_dicts();
+  dicts[picked] = fixture_of.at(mecab_dictionary_name(picked));
+  for (const auto& [dicdir, fixture] : dicts) {
+    SCOPED_TRACE(dicdir);
+    auto reference = read_reference(segmentation_fixture(fixture));
+    ASSERT_EQ(reference.size(), 30u);
+    auto mecab = make_mecab_segmenter(dicdir);
+    expect_tokens(*mecab, reference);
+    const std::string name = fixture == "ja_mecab_unidic.jsonl" ? "UniDic" : "IPAdic";
+    const std::string named =
+        " (" + name + ", dictionary " + dicdir + (name == "UniDic" ? ")" : "; not the reference's UniDic)");
+    EXPECT_EQ(mecab->describe().rfind("MeCab ", 0), 0u) << mecab->describe();
+    EXPECT_EQ(mecab->describe().substr(mecab->describe().find(' ', 6)), named) << mecab->describe();
+  }
+}
+
+// The two fixtures are told apart: IPAdic cuts 16 of the 30 lines otherwise
+// (docs/evaluators.md), so a test that read the wrong one would fail.
+TEST(MecabSegmenter, FixturesOfTheTwoDictionariesDiffer) {
+  auto unidic = read_reference(segmentation_fixture("ja_mecab_unidic.jsonl"));
+  auto ipadic = read_reference(segmentation_fixture("ja_mecab_ipadic.jsonl"));
+  ASSERT_EQ(unidic.size(), ipadic.size());
+  int differ = 0;
+  for (size_t i = 0; i < unidic.size(); ++i) {
+    ASSERT_EQ(unidic[i].line, ipadic[i].line);
+    differ += unidic[i].tokens != ipadic[i].tokens;
+  }
+  EXPECT_EQ(differ, 16);
+}
+
+TEST(MecabSegmenter, DictionaryNameFromItsDicrc) {
+  const std::string dir = test::temp_dir("mecab_names");
+  for (const auto& [sub, dicrc] : std::map<std::string, std::string>{
+           {"ipa", ";\n; Configuration file of IPADIC\n;\ncost-factor = 800\n"},
+           {"uni", "cost-factor = 700\noutput-format-type = unidic22\n"},
+           {"juman", "cost-factor = 800\neval-size = 4\n"}}) {
+    fs::create_directories(dir + "/" + sub);
+    test::write_file(dir + "/" + sub + "/dicrc", dicrc);
+  }
+  EXPECT_EQ(mecab_dictionary_name(dir + "/ipa"), "IPAdic");
+  EXPECT_EQ(mecab_dictionary_name(dir + "/uni"), "UniDic");
+  EXPECT_EQ(mecab_dictionary_name(dir + "/juman"), "");
+  EXPECT_EQ(mecab_dictionary_name(dir + "/none"), "");
+  // Debian's own files, where installed.
+  for (const auto& [dicdir, name] : std::map<std::string, std::string>{{"/var/lib/mecab/dic/unidic", "UniDic"},
+                                                                       {"/var/lib/mecab/dic/ipadic-utf8", "IPAdic"},
+                                                                       {"/var/lib/mecab/dic/juman-utf8", ""}})
+    if (fs::exists(dicdir + "/dicrc")) EXPECT_EQ(mecab_dictionary_name(dicdir), name) << dicdir;
+}
+
+// UniDic before IPAdic before none, under $QLAB_MECAB_DIC_ROOT; $QLAB_MECAB_DICT
+// before all of them. Only the files' presence counts here.
+TEST(MecabSegmenter, DictionarySearchOrder) {
+  const std::string root = test::temp_dir("mecab_order");
+  for (const char* sub : {"unidic", "ipadic-utf8", "juman-utf8"}) {
+    fs::create_directories(root + "/" + sub);
+    test::write_file(root + "/" + sub + "/sys.dic", "");
+  }
+  fs::create_directories(root + "/no_sys_dic/unidic");
+  ScopedEnv unnamed("QLAB_MECAB_DICT", "");
+  ScopedEnv env("QLAB_MECAB_DIC_ROOT", root);
+  EXPECT_EQ(default_mecab_dict(), root + "/unidic");
+  {
+    ScopedEnv named("QLAB_MECAB_DICT", root + "/juman-utf8");
+    EXPECT_EQ(default_mecab_dict(), root + "/juman-utf8");
+  }
+  fs::remove_all(root + "/unidic");
+  EXPECT_EQ(default_mecab_dict(), root + "/ipadic-utf8");
+  fs::remove_all(root + "/ipadic-utf8");
+  EXPECT_EQ(default_mecab_dict(), "");   // juman-utf8 is never picked unless named
+  ScopedEnv empty("QLAB_MECAB_DIC_ROOT", root + "/no_sys_dic");
+  EXPECT_EQ(default_mecab_dict(), "");
+}
+
+// The same order through load_zh_ja_segmenters with Debian's real dictionaries
+// linked into a root: what it records and what it warns of.
+TEST(MecabSegmenter, SegmentersTakeUniDicThenIPAdicThenTheStandIn) {
+  if (!mecab_built_in()) GTEST_SKIP() << "qlab built without MeCab (apt-get install libmecab-dev)";
+  const std::string root = test::temp_dir("mecab_load");
+  for (const auto& [dicdir, fixture] : installed_mecab_dicts())
+    fs::create_directory_symlink(dicdir, root + "/" + fs::path(dicdir).filename().string());
+  ScopedEnv unnamed("QLAB_MECAB_DICT", "");
+  ScopedEnv env("QLAB_MECAB_DIC_ROOT", root);
+  ScopedEnv no_jieba("QLAB_JIEBA_DIR", root + "/no_jieba");   // zh is not looked at here: no need to load jieba
+  auto ja_warnings = [](const ZhJaSegmenters& s) {
+    std::vector<std::string> out;
+    for (const auto& w : s.warnings())
+      if (w.rfind("LCB ja", 0) == 0) out.push_back(w);
+    return out;
+  };
+  if (fs::exists(root + "/unidic")) {
+    ZhJaSegmenters s = load_zh_ja_segmenters("");
+    ASSERT_TRUE(s.ja);
+    EXPECT_EQ(s.ja_dictionary, "UniDic");
+    EXPECT_NE(s.describe().at(1).find(" (UniDic, dictionary " + root + "/unidic)"), std::string::npos)
+        << s.describe().at(1);
+    EXPECT_EQ(ja_warnings(s), std::vector<std::string>{});
+    fs::remove(root + "/unidic");
+  }
+  if (fs::exists(root + "/ipadic-utf8")) {
+    ZhJaSegmenters s = load_zh_ja_segmenters("");
+    ASSERT_TRUE(s.ja);
+    EXPECT_EQ(s.ja_dictionary, "IPAdic");
+    EXPECT_NE(s.describe().at(1).find(" (IPAdic, dictionary " + root + "/ipadic-utf8; not the reference's UniDic)"),
+              std::string::npos)
+        << s.describe().at(1);
+    ASSERT_EQ(ja_warnings(s).size(), 1u);
+    EXPECT_EQ(ja_warnings(s)[0].rfind("LCB ja lines are segmented by MeCab with IPAdic, not the reference's UniDic", 0),
+              0u)
+        << ja_warnings(s)[0];
+    fs::remove(root + "/ipadic-utf8");
+  }
+  ZhJaSegmenters s = load_zh_ja_segmenters("");
+  EXPECT_FALSE(s.ja);
+  const std::string why = "no MeCab dictionary in " + root + "/unidic or " + root +
+                          "/ipadic-utf8; Debian: apt-get install unidic-mecab (the reference's UniDic, 1 GB) or "
+                          "mecab-ipadic-utf8";
+  EXPECT_EQ(s.describe().at(1), "ja: stand-in (" + why + ")");
+  EXPECT_EQ(ja_warnings(s), std::vector<std::string>{"LCB ja lines get the stand-in segmentation (" + why + ")"});
 }
 
 // Tatoeba's Mandarin sentences and random strings of Han, Latin, digits,
@@ -184,7 +334,7 @@ TEST(LcbSegmentation, JapaneseLineCountsMecabTokens) {
   QLAB_REQUIRE_MECAB();
   ZhJaSegmenters segmenters = load_zh_ja_segmenters("");
   ASSERT_TRUE(segmenters.ja);
-  // 東京に行く: 5 characters, MeCab with UniDic: 東京 / に / 行く.
+  // 東京に行く: 5 characters, MeCab with UniDic or IPAdic: 東京 / に / 行く.
   const std::string line = "\xE6\x9D\xB1\xE4\xBA\xAC\xE3\x81\xAB\xE8\xA1\x8C\xE3\x81\x8F";
   EXPECT_EQ(lcb_tokens(line, "ja", segmenters.ja.get()).size(), 3u);
   EXPECT_EQ(lcb_tokens(line, "ja").size(), 5u);
@@ -227,6 +377,21 @@ TEST(LcbSegmentation, EvalResponsesRecordsTheSegmenters) {
                                     "/no_jieba/dict.txt; Debian: apt-get install python3-jieba)");
   EXPECT_EQ(segmenters().at(1).rfind("ja: stand-in (", 0), 0u) << segmenters().at(1);
   EXPECT_NE(r.err.find("LCB zh lines get the stand-in segmentation"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("LCB ja lines get the stand-in segmentation"), std::string::npos) << r.err;
+
+  // IPAdic alone: used, named, and the log says it is not the reference's dictionary.
+  if (mecab_built_in() && fs::exists("/var/lib/mecab/dic/ipadic-utf8/sys.dic")) {
+    fs::create_directories(dir + "/dics");
+    fs::create_directory_symlink("/var/lib/mecab/dic/ipadic-utf8", dir + "/dics/ipadic-utf8");
+    r = run("QLAB_MECAB_DIC_ROOT=" + dir + "/dics");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(segmenters().at(1).find("(IPAdic, dictionary " + dir + "/dics/ipadic-utf8; not the reference's UniDic)"),
+              std::string::npos)
+        << segmenters().at(1);
+    EXPECT_NE(r.err.find("LCB ja lines are segmented by MeCab with IPAdic, not the reference's UniDic"),
+              std::string::npos)
+        << r.err;
+  }
 
   // A named dictionary is used as such (one word: 我们明天见 is then one token).
   test::write_file(dir + "/one_word.txt", kFiveCharsThreeWords + " 100 n\n");
