@@ -26,7 +26,7 @@
 namespace qlab::synthetic {
 
 // Bumped whenever the same options would give other bytes.
-inline constexpr int kGeneratorVersion = 1;
+inline constexpr int kGeneratorVersion = 2;
 
 struct CorpusOptions {
   uint64_t seed = 1;
