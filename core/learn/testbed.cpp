@@ -49,9 +49,13 @@ const std::vector<Size>& sizes() {
       {"refusal", "default", 512,
        "hidden_size=64,intermediate_size=176,num_hidden_layers=2,num_attention_heads=4,num_key_value_heads=2", 128, 16,
        200, 600, 3e-3, 5e-3, 0.95},
+      // Aligned 250 steps, not 170: on corpus version 2 (contrastive pairs)
+      // 250 refused as much of seeds 3 and 4's harmful prompts (0.97, 0.99),
+      // fewer look-alikes (0.00, 0.00 against 0.03, 0.00) at a lower
+      // perplexity (1.568, 1.621 against 1.585, 1.645), for about 20 s more.
       {"default", "default", 1024,
        "hidden_size=128,intermediate_size=352,num_hidden_layers=4,num_attention_heads=4,num_key_value_heads=2", 128, 16,
-       500, 170, 3e-3, 1e-3, 0.75},
+       500, 250, 3e-3, 1e-3, 0.75},
       {"gpu", "default", 4096,
        "hidden_size=512,intermediate_size=1408,num_hidden_layers=8,num_attention_heads=8,num_key_value_heads=4", 256, 32,
        3000, 800, 1e-3, 3e-4, 0.75},
