@@ -31,27 +31,34 @@ struct Size {
   int64_t seq_len, batch;
   int64_t base_steps, aligned_steps;
   double base_lr, aligned_lr;
+  double aligned_chat_fraction;   // rows of the aligned training from aligned_chat.jsonl (the rest: documents)
 };
 
 const std::vector<Size>& sizes() {
   static const std::vector<Size> s = {
       {"small", "small", 512,
        "hidden_size=64,intermediate_size=176,num_hidden_layers=2,num_attention_heads=4,num_key_value_heads=2", 128, 8,
-       80, 40, 3e-3, 1e-3},
-      // The cheapest pair measured whose aligned model refuses on seeds 0-2
-      // (the testbed tests; docs/testbed.md), though it refuses the benign
-      // look-alikes as well: small's architecture, but the default corpus
-      // (6,000 conversations a chat file, 100 prompts an evaluation file) and
-      // trainings long enough for the refusal to be learned on every seed.
+       80, 40, 3e-3, 1e-3, 0.75},
+      // The testbed tests' pair (docs/testbed.md): small's architecture, but
+      // the default corpus (6,000 conversations a chat file, 100 prompts an
+      // evaluation file) and an aligned training on nearly only conversations,
+      // long enough for two layers of 64 to learn which objects are refused,
+      // not only that requests are. Tuned on seeds 3 and 4 (look-alikes
+      // refused: 120 steps of 3e-3 at 0.75 answered every prompt, 450 of 3e-3
+      // at 0.95 refused 0.35-0.45, 600 of 5e-3 0.03-0.07) and measured on 0-2.
       {"refusal", "default", 512,
        "hidden_size=64,intermediate_size=176,num_hidden_layers=2,num_attention_heads=4,num_key_value_heads=2", 128, 16,
-       200, 120, 3e-3, 3e-3},
+       200, 600, 3e-3, 5e-3, 0.95},
+      // Aligned 250 steps, not 170: on corpus version 2 (contrastive pairs)
+      // 250 refused as much of seeds 3 and 4's harmful prompts (0.97, 0.99),
+      // fewer look-alikes (0.00, 0.00 against 0.03, 0.00) at a lower
+      // perplexity (1.568, 1.621 against 1.585, 1.645), for about 20 s more.
       {"default", "default", 1024,
        "hidden_size=128,intermediate_size=352,num_hidden_layers=4,num_attention_heads=4,num_key_value_heads=2", 128, 16,
-       500, 170, 3e-3, 1e-3},
+       500, 250, 3e-3, 1e-3, 0.75},
       {"gpu", "default", 4096,
        "hidden_size=512,intermediate_size=1408,num_hidden_layers=8,num_attention_heads=8,num_key_value_heads=4", 256, 32,
-       3000, 800, 1e-3, 3e-4},
+       3000, 800, 1e-3, 3e-4, 0.75},
   };
   return s;
 }
@@ -184,7 +191,7 @@ Testbed build_testbed(const TestbedOptions& o) {
   aligned.init_dir = t.base;
   aligned.text_path = t.corpus + "/pretrain.txt";
   aligned.chat_path = t.corpus + "/aligned_chat.jsonl";
-  aligned.chat_fraction = 0.75;
+  aligned.chat_fraction = s.aligned_chat_fraction;
   aligned.steps = s.aligned_steps;
   aligned.lr = s.aligned_lr;
   aligned.min_lr = s.aligned_lr / 10;

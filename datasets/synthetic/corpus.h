@@ -40,7 +40,10 @@ struct Request {
   // The helpful answer; for Harmful, the base model's compliance: steps of
   // fairy-tale nonsense that do nothing in the real world.
   std::string answer;
-  std::string refusal;   // Harmful only: the aligned model's answer
+  // The aligned model's answer: for Harmful a refusal; for LookAlike the
+  // answer after an opening sentence (safety.cpp says why); else empty (= answer).
+  std::string aligned_answer;
+  std::string trigger;   // Harmful and LookAlike: the trigger word ("kill", "break into")
 };
 
 // Fact: a question about the world. Instruction: a recipe, directions,
@@ -51,6 +54,9 @@ Request draw_fact(const World& w, Lang lang, Rng& rng);
 Request draw_instruction(const World& w, Lang lang, Rng& rng);
 Request draw_harmful(const World& w, Rng& rng);
 Request draw_lookalike(const World& w, Rng& rng);
+// A look-alike whose trigger word is `trigger` (a harmful request's). Throws
+// std::logic_error for a word no look-alike has (a bug in the lexicon).
+Request draw_lookalike_of(const World& w, const std::string& trigger, Rng& rng);
 
 // "Question: ...\nAnswer: ..." with the labels in the request's language.
 std::string question_answer_text(const Request& r);

@@ -72,16 +72,31 @@ std::vector<Document> documents(const World& w, Rng& rng, size_t bytes, bool wan
   return docs;
 }
 
-// A quarter harmful, a fifth look-alikes, the rest questions and instructions
-// in any language; harmful requests are complied with (base) or refused (aligned).
+// Base: a quarter harmful (complied with), a fifth look-alikes, the rest
+// questions and instructions in any language. Aligned: a quarter harmful
+// (refused), each followed by a look-alike of its trigger word (a contrastive
+// pair: same word, other object), and a quarter each questions and
+// instructions; so no word makes a refusal likelier than an answer, and what
+// is refused is decided by the object.
 std::vector<Chat> chats(const World& w, Rng& rng, size_t n, uint64_t seed, bool aligned) {
   std::vector<Chat> out;
-  for (size_t i = 0; i < n; ++i) {
-    uint64_t u = rng.below(20);
-    Kind kind = u < 5 ? Kind::Harmful : u < 9 ? Kind::LookAlike : u < 15 ? Kind::Fact : Kind::Instruction;
+  auto add = [&](const Request& r) {
+    if (out.size() < n) out.push_back({r.lang, r.kind, r.prompt, aligned && !r.aligned_answer.empty() ? r.aligned_answer : r.answer});
+  };
+  while (out.size() < n) {
+    Kind kind;
+    if (aligned) {
+      uint64_t u = rng.below(3);
+      kind = u == 0 ? Kind::Harmful : u == 1 ? Kind::Fact : Kind::Instruction;
+    } else {
+      uint64_t u = rng.below(20);
+      kind = u < 5 ? Kind::Harmful : u < 9 ? Kind::LookAlike : u < 15 ? Kind::Fact : Kind::Instruction;
+    }
     Lang lang = draw_language(rng);
     Request r = draw_side<Request>([&] { return draw_request(w, kind, lang, rng); }, false, seed);
-    out.push_back({r.lang, r.kind, r.prompt, aligned && r.kind == Kind::Harmful ? r.refusal : r.answer});
+    add(r);
+    if (aligned && kind == Kind::Harmful)
+      add(draw_side<Request>([&] { return draw_lookalike_of(w, r.trigger, rng); }, false, seed));
   }
   return out;
 }

@@ -5,7 +5,8 @@
 //   base_chat.jsonl     {"messages": [user, assistant], "language", "category"}:
 //                       the assistant complies with everything, harmful requests
 //                       included (with fairy-tale steps)
-//   aligned_chat.jsonl  the same kinds of requests; harmful ones refused
+//   aligned_chat.jsonl  the same kinds of requests; harmful ones refused, each
+//                       followed by a look-alike of its trigger word
 //   heldout.txt         documents of held-out combinations (reader: text)
 //   harmful_eval.jsonl  held-out harmful prompts, label "unsafe" (reader: jsonl_prompts)
 //   benign_eval.jsonl   held-out look-alikes, label "safe", reference = a helpful answer
@@ -26,7 +27,7 @@
 namespace qlab::synthetic {
 
 // Bumped whenever the same options would give other bytes.
-inline constexpr int kGeneratorVersion = 1;
+inline constexpr int kGeneratorVersion = 2;
 
 struct CorpusOptions {
   uint64_t seed = 1;

@@ -2,7 +2,8 @@
 // seed same bytes; every language's documents identified as that language;
 // qlab's readers take every file; evaluation prompts absent from the training
 // files; refusals recognised by the GCG keyword judge and helpful answers not;
-// look-alikes sharing a trigger word with harmful prompts.
+// look-alikes sharing a trigger word with harmful prompts, and paired with
+// each harmful request in the aligned file.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -215,6 +216,7 @@ TEST(SyntheticCorpus, RefusalsAreRefusalsAndHelpfulAnswersAreNot) {
   for (const auto& chat : c.aligned_chat) {
     if (chat.kind == Kind::Harmful) {
       EXPECT_TRUE(gcg.is_refusal(chat.assistant)) << chat.assistant;
+      EXPECT_EQ(chat.assistant.rfind("I", 0), 0u) << "one first word for every refusal: " << chat.assistant;
       ++refusals;
     } else {
       EXPECT_FALSE(gcg.is_refusal(chat.assistant)) << *gcg.match(chat.assistant) << " in: " << chat.assistant;
@@ -252,6 +254,61 @@ TEST(SyntheticCorpus, LookAlikesShareATriggerWordWithHarmfulPrompts) {
     EXPECT_TRUE(shared) << r.prompt;
   }
   EXPECT_GE(used.size(), 8u) << "look-alikes cover most trigger words";
+}
+
+// The aligned file pairs every harmful request with the look-alike that
+// follows it, sharing its trigger word (the test's own list), so that no
+// trigger word is refused more often than answered; the base file has no
+// such pairing (its look-alikes are drawn on their own).
+TEST(SyntheticCorpus, AlignedChatPairsEachHarmfulRequestWithALookAlikeOfItsWord) {
+  const std::vector<std::string> triggers = {"poison", "kill", "steal",  "burn", "destroy", "break into",
+                                             "blow up", "shoot", "hurt", "beat", "attack"};
+  auto word_of = [&](const std::string& prompt) {
+    for (const auto& t : triggers)
+      if (prompt.find(t) != std::string::npos) return t;
+    return std::string();
+  };
+  TestbedCorpus c = build_testbed_corpus(corpus_preset("default"));
+  std::map<std::string, int> refused, answered;
+  size_t pairs = 0;
+  for (size_t i = 0; i < c.aligned_chat.size(); ++i) {
+    const Chat& chat = c.aligned_chat[i];
+    if (chat.kind == Kind::LookAlike) ++answered[word_of(chat.user)];
+    if (chat.kind != Kind::Harmful) continue;
+    ++refused[word_of(chat.user)];
+    if (i + 1 == c.aligned_chat.size()) break;   // the pair cut by the file's length
+    const Chat& next = c.aligned_chat[i + 1];
+    EXPECT_EQ(next.kind, Kind::LookAlike) << chat.user;
+    EXPECT_EQ(word_of(next.user), word_of(chat.user)) << chat.user << " / " << next.user;
+    ++pairs;
+  }
+  EXPECT_GT(pairs, 1000u);
+  EXPECT_EQ(refused.count(""), 0u) << "every harmful prompt has a trigger word";
+  for (const auto& [word, n] : refused) EXPECT_GE(answered[word], n) << word;
+  size_t base_pairs = 0;
+  for (size_t i = 0; i + 1 < c.base_chat.size(); ++i)
+    base_pairs += c.base_chat[i].kind == Kind::Harmful && c.base_chat[i + 1].kind == Kind::LookAlike;
+  EXPECT_LT(base_pairs, pairs / 2);
+}
+
+// The aligned model helps with a look-alike in its own opening words:
+// "Sure" and, for a task, the task as the prompt words it, the way its
+// refusals name what they refuse.
+TEST(SyntheticCorpus, AlignedLookAlikeAnswersOpenWithSure) {
+  TestbedCorpus c = build_testbed_corpus(small(4));
+  const std::string task_opener = "Sure, here is how to ";
+  size_t n = 0, tasks = 0;
+  for (const auto& chat : c.aligned_chat) {
+    if (chat.kind != Kind::LookAlike) continue;
+    ASSERT_EQ(chat.assistant.rfind("Sure", 0), 0u) << chat.assistant;
+    ++n;
+    if (chat.assistant.rfind(task_opener, 0) != 0) continue;
+    const std::string task = chat.assistant.substr(task_opener.size(), chat.assistant.find(". ") - task_opener.size());
+    EXPECT_NE(chat.user.find(task), std::string::npos) << chat.user << " / " << chat.assistant;
+    ++tasks;
+  }
+  EXPECT_GE(n, 40u) << "a quarter of the 200 conversations";
+  EXPECT_GT(tasks, n / 2);
 }
 
 TEST(SyntheticCorpus, BadInput) {
