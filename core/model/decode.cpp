@@ -112,6 +112,7 @@ class FixedShapeDecoder : public Decoder {
       return logits_;
     }
     torch::Tensor out;
+    c10::cuda::CUDAGuard on_device(m_.device);   // the streams below are the model's device's
     auto side = c10::cuda::getStreamFromPool();
     c10::cuda::getCurrentCUDAStream().synchronize();
     {

@@ -2,16 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
-#include <optional>
 
 // Set by CMake for this file where the kernels are built.
 #ifndef QLAB_CUDA_KERNELS
 #define QLAB_CUDA_KERNELS 0
 #endif
 #if QLAB_CUDA_KERNELS
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
 #include "core/model/cuda/model_kernels.h"
+#include "core/quant/cuda/tensor_args.h"
 #endif
 
 namespace qlab {
@@ -19,38 +20,32 @@ namespace qlab {
 #if QLAB_CUDA_KERNELS
 namespace {
 
-std::optional<cuda::Dtype> kernel_dtype(const torch::Tensor& t) {
-  switch (t.scalar_type()) {
-    case torch::kFloat32: return cuda::Dtype::Float32;
-    case torch::kFloat16: return cuda::Dtype::Float16;
-    case torch::kBFloat16: return cuda::Dtype::BFloat16;
-    default: return std::nullopt;
-  }
-}
-
 // A CUDA tensor no autograd graph needs to see.
 bool inference_on_cuda(const torch::Tensor& t) {
   return t.is_cuda() && !(torch::GradMode::is_enabled() && t.requires_grad());
 }
 
+// The current stream of the current device: each launch first makes its
+// tensors' device current (a model on cuda:1 must not launch on cuda:0).
 void* stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
 
 }  // namespace
 
 torch::Tensor fused_rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
-  auto dtype = kernel_dtype(x);
+  auto dtype = cuda::kernel_dtype(x);
   if (!dtype || !inference_on_cuda(x) || !inference_on_cuda(weight) || weight.scalar_type() != x.scalar_type() ||
       weight.dim() != 1 || weight.size(0) != x.size(-1))
     return {};
   auto in = x.contiguous(), w = weight.contiguous();
   auto y = torch::empty_like(in);
+  c10::cuda::CUDAGuard guard(x.device());
   cuda::launch_rms_norm(in.data_ptr(), w.data_ptr(), y.data_ptr(), in.numel() / in.size(-1), in.size(-1),
                         float(eps), *dtype, stream());
   return y;
 }
 
 torch::Tensor fused_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
-  auto dtype = kernel_dtype(x);
+  auto dtype = cuda::kernel_dtype(x);
   if (!dtype || x.dim() != 4 || x.stride(3) != 1 || x.size(3) % 2 != 0 || !inference_on_cuda(x) ||
       !inference_on_cuda(cos) || cos.scalar_type() != x.scalar_type() || sin.scalar_type() != x.scalar_type() ||
       cos.dim() != 3 || cos.sizes() != sin.sizes() || cos.size(1) != x.size(2) || cos.size(2) != x.size(3) ||
@@ -60,13 +55,14 @@ torch::Tensor fused_rope(const torch::Tensor& x, const torch::Tensor& cos, const
   if (y.strides() != x.strides()) return {};
   auto c = cos.contiguous(), s = sin.contiguous();
   cuda::RopeShape shape{x.size(0), x.size(1), x.size(2), x.size(3), x.stride(0), x.stride(1), x.stride(2), c.size(0)};
+  c10::cuda::CUDAGuard guard(x.device());
   cuda::launch_rope(x.data_ptr(), c.data_ptr(), s.data_ptr(), y.data_ptr(), shape, *dtype, stream());
   return y;
 }
 
 torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                      const torch::Tensor& mask, const torch::Tensor& last_key) {
-  auto dtype = kernel_dtype(q);
+  auto dtype = cuda::kernel_dtype(q);
   if (!dtype || !last_key.defined() || !inference_on_cuda(q) || q.size(2) != 1 || q.stride(3) != 1) return {};
   const int64_t B = q.size(0), H = q.size(1), D = q.size(3), KV = k.size(1), C = k.size(2);
   if ((D != 64 && D != 128) || H % KV != 0 || H / KV > 8 || !k.is_contiguous() || !v.is_contiguous() ||
@@ -90,6 +86,7 @@ torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor
   auto stats = torch::empty({B * KV * splits * rep * 2}, floats);
   auto out = torch::empty({B, H, 1, D}, q.options());
   cuda::DecodeAttentionShape shape{B, H, KV, C, D, q.stride(0), q.stride(1), splits, float(1.0 / std::sqrt(double(D)))};
+  c10::cuda::CUDAGuard guard(q.device());
   cuda::launch_decode_attention(q.data_ptr(), k.data_ptr(), v.data_ptr(), allowed, last_key.data_ptr<int64_t>(),
                                 partial.data_ptr<float>(), stats.data_ptr<float>(), out.data_ptr(), shape, *dtype,
                                 stream());

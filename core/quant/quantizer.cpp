@@ -10,6 +10,7 @@
 #include <c10/cuda/CUDAStream.h>
 
 #include "core/quant/cuda/fake_quant_kernel.h"
+#include "core/quant/cuda/tensor_args.h"
 #endif
 
 namespace qlab {
@@ -166,19 +167,14 @@ namespace {
 // a floating dtype, no clip search, one grid per row. Undefined otherwise.
 torch::Tensor fused_fake_quantize_rows(const torch::Tensor& rows, const QuantConfig& cfg) {
   if (!rows.is_cuda() || cfg.clip_search || cfg.granularity == Granularity::PerTensor) return {};
-  cuda::Dtype dtype;
-  switch (rows.scalar_type()) {
-    case torch::kFloat32: dtype = cuda::Dtype::Float32; break;
-    case torch::kFloat16: dtype = cuda::Dtype::Float16; break;
-    case torch::kBFloat16: dtype = cuda::Dtype::BFloat16; break;
-    default: return {};
-  }
+  const auto dtype = cuda::kernel_dtype(rows);
+  if (!dtype) return {};
   const GridShape shape = grid_shape(cfg);
   const double qmax = static_cast<double>(shape.qmax);
   torch::Tensor in = rows.contiguous();
   torch::Tensor out = torch::empty_like(in);
   c10::cuda::CUDAGuard guard(in.device());
-  cuda::launch_fake_quant_rows(in.data_ptr(), out.data_ptr(), in.numel() / in.size(-1), in.size(-1), dtype,
+  cuda::launch_fake_quant_rows(in.data_ptr(), out.data_ptr(), in.numel() / in.size(-1), in.size(-1), *dtype,
                                cfg.symmetric, static_cast<float>(shape.span * cfg.clip_ratio / qmax),
                                static_cast<float>(cfg.clip_ratio), static_cast<float>(shape.symmetric_zero),
                                static_cast<float>(shape.qmin), static_cast<float>(qmax),
