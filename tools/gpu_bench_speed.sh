@@ -11,6 +11,9 @@
 #                                       static cache with the forward compiled
 #   tools/gpu_bench_speed.sh compare    both in one call: the bf16 forward (qlab, transformers), then
 #                                       generation (qlab's CUDA-graph decode, transformers' two caches)
+#   tools/gpu_bench_speed.sh profile    where the time goes: a W4A4KV4 forward and the GPTQ of one layer
+#                                       under the profiler (tabulated), and the bf16 forward at LLaMA-3-8B
+#                                       shape against transformers
 #   tools/gpu_bench_speed.sh ostquant   one OSTQuant step at LLaMA-2-7B shape, batch 4 x 2048
 #   tools/gpu_bench_speed.sh largest    QuaRot + GPTQ layer by layer at LLaMA-2-70B shape in 80 GB
 #                                       (the allocator capped at 80 GiB), on the first layers
@@ -53,6 +56,15 @@ case "${1:-}" in
     python3 tools/bench/trace_summary.py "$out/steady.json" --steady --top 12
     rm -f "$out/steady.json"
     "$0" hf ;;
+  profile)
+    $bench forward --shape llama2-7b --batch 1 --iters 3 --trace "$out/w4a4_trace.json" 2>>"$out/bench.err"
+    python3 tools/bench/trace_summary.py "$out/w4a4_trace.json" --top 25
+    $bench pipeline --shape llama2-7b --layers 1 --nsamples 128 --seqlen 2048 --trace "$out/gptq_trace.json" \
+      2>>"$out/bench.err"
+    python3 tools/bench/trace_summary.py "$out/gptq_trace.json" --top 25
+    rm -f "$out"/*_trace.json
+    $bench forward --shape llama3-8b --batch 1,4 --iters 5 2>>"$out/bench.err"
+    python3 tools/bench/hf_forward.py --shape llama3-8b --batch 1,4 2>>"$out/hf.err" ;;
   ostquant)
     $bench spinquant --shape llama2-7b --method ostquant --batch 4 --seqlen 2048 --steps 3 --rotation float64 --quant 1 \
       2>>"$out/bench.err" ;;
@@ -62,5 +74,5 @@ case "${1:-}" in
     # and visit the GPU one at a time (the CPU holds the model: 8 layers here).
     $bench pipeline --shape llama2-70b --layers "${LAYERS:-8}" --nsamples 128 --seqlen 2048 --memory-fraction 0.57 \
       2>>"$out/bench.err" ;;
-  *) echo "usage: tools/gpu_bench_speed.sh build|generate|hf|compare|ostquant|largest"; exit 2 ;;
+  *) echo "usage: tools/gpu_bench_speed.sh build|generate|hf|compare|profile|ostquant|largest"; exit 2 ;;
 esac

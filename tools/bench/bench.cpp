@@ -3,9 +3,10 @@
 // optionally W4A4KV4 fake-quantized with QuaRot's online Hadamards) and the
 // QuaRot + GPTQ pipeline. Prints a table; docs/benchmarks.md records results.
 //
-//   qlab_bench forward  [--shape llama2-7b] [--seqlen 2048] [--batch 1,4] [--iters 5]
+//   qlab_bench forward  [--shape llama2-7b] [--seqlen 2048] [--batch 1,4] [--iters 5] [--trace FILE]
+//                       (--trace: one W4A4KV4 forward at the first batch size under the profiler)
 //   qlab_bench pipeline [--shape llama2-7b] [--nsamples 128] [--seqlen 2048] [--layers N]
-//                       [--memory-fraction F]
+//                       [--memory-fraction F] [--trace FILE] (--trace: the GPTQ stage profiled)
 //   qlab_bench generate [--shape llama2-7b] [--prompts 520] [--prompt-len 40] [--new 512] [--batch 64]
 //                       [--decode auto|dynamic|fixed] [--trace FILE [--trace-steps 16]]
 //                       (AdvBench-sized refusal evaluation: every row generates all --new tokens;
@@ -31,6 +32,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -167,6 +169,27 @@ OnlineSpec w4a4kv4_spec() {
   return s;
 }
 
+// Runs fn under the profiler and writes a Chrome trace of its kernels and the
+// host ops between them (tools/bench/trace_summary.py tabulates it). False
+// (with the reason on stderr) where LibTorch has no Kineto (Debian's CPU build).
+bool write_trace(const std::string& path, torch::Device dev, const std::function<void()>& fn) {
+  namespace prof = torch::profiler::impl;
+  std::set<prof::ActivityType> activities = {prof::ActivityType::CPU};
+  if (dev.is_cuda()) activities.insert(prof::ActivityType::CUDA);
+  const prof::ProfilerConfig config(prof::ProfilerState::KINETO);
+  torch::autograd::profiler::prepareProfiler(config, activities);
+  torch::autograd::profiler::enableProfiler(config, activities);
+  fn();
+  sync(dev);
+  try {
+    torch::autograd::profiler::disableProfiler()->save(path);
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "--trace: %s\n", e.what_without_backtrace());
+    return false;
+  }
+  return true;
+}
+
 // ReSpinQuant's online cost: the W4A4KV4 forward with a rank-r low-rank
 // residual op on both skips of every layer, against the same without.
 int bench_transitions(const std::map<std::string, std::string>& a) {
@@ -242,6 +265,12 @@ int bench_forward(const std::map<std::string, std::string>& a) {
       std::fflush(stdout);
     }
   }
+  // One W4A4KV4 forward at the first batch size under the profiler.
+  if (const std::string trace = get(a, "trace", ""); !trace.empty()) {
+    auto ids = torch::randint(cfg.vocab_size, {int_list(get(a, "batch", "1,4")).at(0), T},
+                              torch::TensorOptions().dtype(torch::kLong).device(dev));
+    if (!write_trace(trace, dev, [&] { m.forward(ids); })) return 2;
+  }
   return 0;
 }
 
@@ -279,7 +308,10 @@ int bench_pipeline(const std::map<std::string, std::string>& a) {
   auto calib = torch::randint(cfg.vocab_size, {n, T}, torch::kLong);
   GptqRunOptions opt;
   if (gptq) {
-    quantize_weights_gptq(m, w, calib, opt);
+    // --trace: the whole GPTQ under the profiler (keep --layers small).
+    const std::string trace = get(a, "trace", "");
+    if (trace.empty()) quantize_weights_gptq(m, w, calib, opt);
+    else if (!write_trace(trace, dev, [&] { quantize_weights_gptq(m, w, calib, opt); })) return 2;
     sync(dev);
     stages.push_back({"gptq (" + std::to_string(cfg.num_layers) + " layers, " + std::to_string(n) + "x" + std::to_string(T) + ")", now() - t0});
   }
@@ -327,25 +359,11 @@ int bench_generate(const std::map<std::string, std::string>& a) {
   std::printf("| %ld | %ld | %ld | %s | %.1f | %.0f | %.1f |\n", long(n), long(o.max_new_tokens), long(batch),
               decode.c_str(), secs, double(generated) / secs, peak_gib(dev));
   if (const std::string trace = get(a, "trace", ""); !trace.empty()) {
-    // Where a decode step's time goes: the kernels and the host ops between
-    // them, for one batch of a few steps (a whole run's trace would be huge).
-    namespace prof = torch::profiler::impl;
-    std::set<prof::ActivityType> activities = {prof::ActivityType::CPU};
-    if (dev.is_cuda()) activities.insert(prof::ActivityType::CUDA);
-    const prof::ProfilerConfig config(prof::ProfilerState::KINETO);
+    // One batch of a few steps (a whole run's trace would be huge).
     GenerateOptions traced = o;
     traced.max_new_tokens = std::stoll(get(a, "trace-steps", "16"));
     std::vector<std::vector<int64_t>> chunk(prompts.begin(), prompts.begin() + std::min(n, batch));
-    torch::autograd::profiler::prepareProfiler(config, activities);
-    torch::autograd::profiler::enableProfiler(config, activities);
-    generate(m, chunk, traced);
-    sync(dev);
-    try {
-      torch::autograd::profiler::disableProfiler()->save(trace);
-    } catch (const c10::Error& e) {   // Debian's CPU LibTorch is built without Kineto
-      std::fprintf(stderr, "--trace: %s\n", e.what_without_backtrace());
-      return 2;
-    }
+    if (!write_trace(trace, dev, [&] { generate(m, chunk, traced); })) return 2;
     std::fprintf(stderr, "trace of %ld steps at batch %ld written to %s\n", long(traced.max_new_tokens),
                  long(chunk.size()), trace.c_str());
   }

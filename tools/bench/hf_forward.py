@@ -7,13 +7,17 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 ap = argparse.ArgumentParser()
+ap.add_argument("--shape", choices=["llama2-7b", "llama3-8b"], default="llama2-7b")
 ap.add_argument("--seqlen", type=int, default=2048)
 ap.add_argument("--batch", default="1,4")
 ap.add_argument("--iters", type=int, default=5)
 ap.add_argument("--peak-tflops", type=float, default=790)
 a = ap.parse_args()
-cfg = LlamaConfig(vocab_size=32000, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
-                  num_attention_heads=32, num_key_value_heads=32, max_position_embeddings=4096)
+# The shapes of qlab_bench's --shape (tools/bench/bench.cpp).
+shapes = {"llama2-7b": dict(vocab_size=32000, intermediate_size=11008, num_key_value_heads=32),
+          "llama3-8b": dict(vocab_size=128256, intermediate_size=14336, num_key_value_heads=8, rope_theta=500000.0)}
+cfg = LlamaConfig(hidden_size=4096, num_hidden_layers=32, num_attention_heads=32, max_position_embeddings=4096,
+                  **shapes[a.shape])
 torch.set_default_dtype(torch.bfloat16)
 with torch.device("cuda"):
     model = LlamaForCausalLM._from_config(cfg, attn_implementation="sdpa", dtype=torch.bfloat16).eval()
