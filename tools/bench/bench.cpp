@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "core/allocator.h"
 #include "core/learn/apc_loss.h"
 #include "core/learn/stiefel.h"
 #include "core/model/generate.h"
@@ -530,6 +531,7 @@ int bench_spinquant(const std::map<std::string, std::string>& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  keep_freed_memory();
   if (argc < 2) {
     std::cerr << "usage: qlab_bench forward|pipeline|generate|spinquant [--key value ...]\n";
     return 2;
