@@ -90,8 +90,8 @@ TEST(FusedOps, DecodeAttentionReadsOnlyTheWrittenKeys) {
       {3, 8, 2, 64, 96, 95, 3, torch::kFloat32},
       {2, 14, 2, 64, 50, 33, 5, torch::kBFloat16},
       {5, 4, 1, 128, 40, 12, 3, torch::kFloat32},
-      // A large batch (1,280 row-heads: one split, no combine, on a GPU of up
-      // to 160 SMs) walking several tiles of keys, in the model's dtype.
+      // A large batch (1,280 row-heads: one split, no combine, on a GPU of
+      // fewer than 320 SMs) walking several tiles of keys, in the model's dtype.
       {40, 32, 32, 128, 300, 290, 7, torch::kBFloat16},
   };
   for (const Case& c : cases) {

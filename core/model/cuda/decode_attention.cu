@@ -235,10 +235,11 @@ int64_t decode_attention_splits(int64_t rows_heads, int64_t capacity) {
   int device = 0, sms = 0;
   cudaGetDevice(&device);
   cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-  // Eight blocks per SM keep it busy when others wait on memory; a large batch
-  // has them with one split (no combine), a small one splits each row's keys,
-  // down to 16 keys a split.
-  const int64_t wanted = (8 * int64_t(std::max(sms, 1)) + rows_heads - 1) / rows_heads;
+  // As many blocks as the SMs hold at once (four each, at the registers of one
+  // query head per kv head), so that a small batch takes one round of memory
+  // latency; a large batch has them with one split (no combine), a small one
+  // splits each row's keys, down to 16 keys a split.
+  const int64_t wanted = 4 * int64_t(std::max(sms, 1)) / rows_heads;
   return std::max<int64_t>(1, std::min<int64_t>({wanted, (capacity + 15) / 16, kMaxSplits}));
 }
 
