@@ -102,12 +102,15 @@ TEST(FusedOps, DecodeAttentionReadsOnlyTheWrittenKeys) {
     v.narrow(2, c.last + 1, c.C - c.last - 1).fill_(std::nan(""));
     auto allowed = torch::ones({c.B, c.C}, torch::TensorOptions().dtype(torch::kBool).device(kCuda));
     allowed.narrow(1, 0, c.pad).narrow(0, 0, 1).fill_(false);    // left padding of row 0
+    auto want = attention_by_hand(q, k, v, allowed, c.last);
+    // The padding may be read but must not count: NaN there too.
+    k.narrow(0, 0, 1).narrow(2, 0, c.pad).fill_(std::nan(""));
+    v.narrow(0, 0, 1).narrow(2, 0, c.pad).fill_(std::nan(""));
     auto last = torch::full({1}, c.last, torch::TensorOptions().dtype(torch::kLong).device(kCuda));
     auto got = fused_decode_attention(q, k, v, allowed.view({c.B, 1, 1, c.C}), last);
     ASSERT_TRUE(got.defined());
     ASSERT_EQ(got.sizes(), (std::vector<int64_t>{c.B, c.H, 1, c.D}));
     EXPECT_EQ(got.scalar_type(), c.dtype);
-    auto want = attention_by_hand(q, k, v, allowed, c.last);
     // float32 sums in any order; in bf16 also the output's rounding, half a
     // unit in its last place (2^-8 of it).
     const double rel = c.dtype == torch::kBFloat16 ? 1.0 / 256 : 0.0;

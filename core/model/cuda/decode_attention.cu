@@ -100,16 +100,20 @@ __global__ void __launch_bounds__(kThreads)
   const bool* row_allowed = allowed ? allowed + int64_t(b) * C : nullptr;
 
   for (int tile = first; tile < end; tile += kTile) {
+    // A written key is loaded whether the mask allows it or not: waiting for
+    // the mask first would add its latency to every tile, and a row masks a
+    // few padding positions at most. A masked key's score is -inf and its
+    // value is skipped, so not even a NaN there can reach the output.
     uint4 kr[N], vr[N];
     unsigned live = 0;   // bit i: key tile + g + i*G is written and allowed
 #pragma unroll
     for (int i = 0; i < N; ++i) {
       const int j = tile + g + i * G;
       kr[i] = vr[i] = make_uint4(0, 0, 0, 0);
-      if (j < end && (!row_allowed || row_allowed[j])) {
-        live |= 1u << i;
+      if (j < end) {
         kr[i] = load_pack(kb + j * D);
         vr[i] = load_pack(vb + j * D);
+        if (!row_allowed || row_allowed[j]) live |= 1u << i;
       }
     }
 #pragma unroll
