@@ -10,6 +10,7 @@
 //   qlab_bench generate [--shape llama2-7b] [--prompts 520] [--prompt-len 40] [--new 512] [--batch 64]
 //                       [--decode auto|dynamic|fixed] [--trace FILE [--trace-steps 16]]
 //                       (AdvBench-sized refusal evaluation: every row generates all --new tokens;
+//                        one batch first, untimed, as tools/bench/hf_generate.py warms up;
 //                        --trace: afterwards one batch of --trace-steps tokens under the profiler,
 //                        written as a Chrome trace that tools/bench/trace_summary.py tabulates)
 //   qlab_bench spinquant [--shape llama2-7b] [--batch 8] [--seqlen 2048] [--steps 3]
@@ -349,6 +350,11 @@ int bench_generate(const std::map<std::string, std::string>& a) {
     auto ids = torch::randint(3, cfg.vocab_size, {len - i % 8}, torch::kLong);   // ragged, so rows are padded
     prompts.emplace_back(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
   }
+  // One batch untimed, as the transformers side runs one (where it compiles):
+  // the first generate() also pays for cuBLAS's set-up, the kernels' lazy
+  // loading and the allocator's first cudaMallocs.
+  generate(m, std::vector<std::vector<int64_t>>(prompts.begin(), prompts.begin() + std::min(n, batch)), o);
+  sync(dev);
   reset_peak(dev);
   double t0 = now();
   int64_t generated = 0;

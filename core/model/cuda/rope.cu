@@ -6,44 +6,86 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// One thread per rotated pair (d, d + D/2): both outputs from the same two
-// loads. The row's coordinates come from 32-bit divisions where the pair count
-// fits (64-bit integer division is a long emulated sequence on the GPU and set
-// the kernel's time: 82 us for a 2048-token LLaMA-2-7B Q, about 5x its memory
-// traffic's).
-template <typename T, typename Index>
-__global__ void rope(const T* __restrict__ x, const T* __restrict__ cos, const T* __restrict__ sin, T* __restrict__ y,
-                     RopeShape s) {
-  const Index half = Index(s.D / 2), pairs = Index(s.B * s.H * s.T) * half;
-  const Index i = Index(blockIdx.x) * kThreads + threadIdx.x;
-  if (i >= pairs) return;
-  const Index d = i % half, row = i / half, t = row % Index(s.T), bh = row / Index(s.T);
-  const Index h = bh % Index(s.H), b = bh / Index(s.H);
-  const int64_t at = int64_t(b) * s.stride_b + int64_t(h) * s.stride_h + int64_t(t) * s.stride_t;
-  const int64_t c = (int64_t(s.cos_batch == 1 ? 0 : b) * s.T + t) * s.D + d;
-  const float lo = load(x + at + d), hi = load(x + at + d + half);
-  // _rn: no contraction into a fused multiply-add, which the three ops never do.
-  store(y + at + d, __fadd_rn(round_to<T>(__fmul_rn(lo, load(cos + c))), round_to<T>(__fmul_rn(-hi, load(sin + c)))));
-  store(y + at + d + half,
-        __fadd_rn(round_to<T>(__fmul_rn(hi, load(cos + c + half))), round_to<T>(__fmul_rn(lo, load(sin + c + half)))));
+// W elements of T from p as float32: one 16-byte pack where W is a pack,
+// else one at a time.
+template <typename T, int W>
+__device__ inline void load_n(const T* p, float (&f)[W]) {
+  if constexpr (W == kPack<T>) {
+    unpack<T>(load_pack(p), f);
+  } else {
+#pragma unroll
+    for (int e = 0; e < W; ++e) f[e] = load(p + e);
+  }
 }
+
+template <typename T, int W>
+__device__ inline void store_n(T* p, const float (&f)[W]) {
+  if constexpr (W == kPack<T>) {
+    store_pack(p, f);
+  } else {
+#pragma unroll
+    for (int e = 0; e < W; ++e) store(p + e, f[e]);
+  }
+}
+
+// A thread per W elements of a head's first half and the W they pair with in
+// the second (rotate_half pairs d with d + D/2), so that x is read once and in
+// packs where the strides allow (W = kPack<T>, else 1). The element index is
+// split in 32-bit arithmetic (the launcher checks it fits): on the GPU a
+// 64-bit division is a long software routine, and a decode step at batch 130
+// spent more time there than on memory.
+template <typename T, int W>
+__global__ void rope(const T* __restrict__ x, const T* __restrict__ cos, const T* __restrict__ sin, T* __restrict__ y,
+                     RopeShape s, unsigned threads) {
+  const unsigned i = blockIdx.x * kThreads + threadIdx.x;
+  if (i >= threads) return;
+  const unsigned half = unsigned(s.D) / 2, per_head = half / W, len = unsigned(s.T), H = unsigned(s.H);
+  const unsigned d = (i % per_head) * W, row = i / per_head, t = row % len, h = (row / len) % H, b = row / len / H;
+  const int64_t at = b * s.stride_b + h * s.stride_h + t * s.stride_t + d;
+  const unsigned c = ((s.cos_batch == 1 ? 0u : b) * len + t) * unsigned(s.D) + d;
+  float lo[W], hi[W], cos_lo[W], cos_hi[W], sin_lo[W], sin_hi[W], out_lo[W], out_hi[W];
+  load_n<T, W>(x + at, lo);
+  load_n<T, W>(x + at + half, hi);
+  load_n<T, W>(cos + c, cos_lo);
+  load_n<T, W>(cos + c + half, cos_hi);
+  load_n<T, W>(sin + c, sin_lo);
+  load_n<T, W>(sin + c + half, sin_hi);
+#pragma unroll
+  for (int e = 0; e < W; ++e) {
+    // _rn: no contraction into a fused multiply-add, which the three ops never do.
+    out_lo[e] = __fadd_rn(round_to<T>(__fmul_rn(lo[e], cos_lo[e])), round_to<T>(__fmul_rn(-hi[e], sin_lo[e])));
+    out_hi[e] = __fadd_rn(round_to<T>(__fmul_rn(hi[e], cos_hi[e])), round_to<T>(__fmul_rn(lo[e], sin_hi[e])));
+  }
+  store_n<T, W>(y + at, out_lo);
+  store_n<T, W>(y + at + half, out_hi);
+}
+
+template <typename T, int W>
+void launch(const void* x, const void* cos, const void* sin, void* y, const RopeShape& s, cudaStream_t stream) {
+  const unsigned threads = unsigned(s.B * s.H * s.T * (s.D / 2 / W));
+  rope<T, W><<<(threads + kThreads - 1) / kThreads, kThreads, 0, stream>>>(
+      static_cast<const T*>(x), static_cast<const T*>(cos), static_cast<const T*>(sin), static_cast<T*>(y), s,
+      threads);
+}
+
+bool aligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 }  // namespace
 
 void launch_rope(const void* x, const void* cos, const void* sin, void* y, const RopeShape& s, Dtype dtype,
                  void* stream) {
-  const int64_t pairs = s.B * s.H * s.T * (s.D / 2);
-  if (pairs == 0) return;
-  const auto blocks = static_cast<unsigned>((pairs + kThreads - 1) / kThreads);
-  auto* st = static_cast<cudaStream_t>(stream);
+  const int64_t n = s.B * s.H * s.T * s.D;
+  if (n == 0) return;
+  if (n >= (int64_t(1) << 31) || s.cos_batch * s.T * s.D >= (int64_t(1) << 31) || s.D % 2 != 0)
+    throw std::invalid_argument("rope kernel: fewer than 2^31 elements and an even head_dim");
+  auto st = static_cast<cudaStream_t>(stream);
   with_element_type(dtype, [&](auto t) {
     using T = decltype(t);
-    auto launch = [&](auto kernel) {
-      kernel<<<blocks, kThreads, 0, st>>>(static_cast<const T*>(x), static_cast<const T*>(cos),
-                                          static_cast<const T*>(sin), static_cast<T*>(y), s);
-    };
-    if (pairs + kThreads < (int64_t(1) << 32)) launch(rope<T, uint32_t>);
-    else launch(rope<T, int64_t>);
+    constexpr int P = kPack<T>;
+    const bool packs = (s.D / 2) % P == 0 && s.stride_b % P == 0 && s.stride_h % P == 0 && s.stride_t % P == 0 &&
+                       aligned(x) && aligned(y) && aligned(cos) && aligned(sin);
+    if (packs) launch<T, P>(x, cos, sin, y, s, st);
+    else launch<T, 1>(x, cos, sin, y, s, st);
   });
   check_launch("rope kernel");
 }
