@@ -9,7 +9,8 @@
 #                                       trace of 16 decode steps at batch 130, tabulated
 #   tools/gpu_bench_speed.sh hf         transformers on the same workloads: default cache, then the
 #                                       static cache with the forward compiled
-#   tools/gpu_bench_speed.sh compare    both in one call: the bf16 forward (qlab, transformers), then
+#   tools/gpu_bench_speed.sh compare    both in one call: the forward (qlab, transformers; LLaMA-2-7B and
+#                                       LLaMA-3-8B shapes; logits, and the perplexity path), then
 #                                       generation (qlab's CUDA-graph decode, transformers' two caches)
 #   tools/gpu_bench_speed.sh profile    where the time goes: a W4A4KV4 forward and the GPTQ of one layer
 #                                       under the profiler (tabulated), and the bf16 forward at LLaMA-3-8B
@@ -46,9 +47,11 @@ case "${1:-}" in
   hf)
     python3 tools/bench/hf_generate.py --prompts 130 --batch 130,32 --new 256 2>>"$out/hf.err"
     python3 tools/bench/hf_generate.py --prompts 8 --batch 1 --new 256 2>>"$out/hf.err" | tail -2 ;;
-  compare)   # qlab and transformers side by side in one call: the forward, then generation
-    $bench forward --shape llama2-7b --batch 1,4 --iters 5 2>>"$out/bench.err"
-    python3 tools/bench/hf_forward.py --batch 1,4 2>>"$out/hf.err"
+  compare)   # qlab and transformers side by side in one call: the forward at both shapes, then generation
+    for shape in llama2-7b llama3-8b; do
+      $bench forward --shape $shape --batch 1,4 --iters 5 2>>"$out/bench.err"
+      python3 tools/bench/hf_forward.py --shape $shape --batch 1,4 2>>"$out/hf.err"
+    done
     DECODE=auto "$0" generate
     # Where a whole-length decode step's time goes (the steady graph replays).
     $bench generate $gen --prompts 130 --batch 130 --trace "$out/steady.json" --trace-steps 256 \
