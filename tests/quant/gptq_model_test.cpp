@@ -1,7 +1,7 @@
 // GPTQ over a model (quantize_weights_gptq): against the plain per-linear
 // path written out here (one Hessian accumulated at every linear's input, one
-// gptq_quantize per linear, true-sequential stages), to the last bit on the
-// CPU; and which linears share an input (shared_input_groups).
+// gptq_quantize per linear, true-sequential stages); and which linears share
+// an input (shared_input_groups).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -56,12 +56,15 @@ void per_linear_gptq(Model& model, const QuantConfig& cfg, const torch::Tensor& 
   }
 }
 
+// The shared Hessian is the per-linear one to the last bit; the stacked GPTQ
+// call may round its block products differently from separate calls
+// (Gptq.StackedRowsEqualSeparateCallsToRounding), hence float32 rounding, far
+// below a grid step (>= 1e-2 here). On this machine the two agree bit for bit.
 void expect_same_weights(Model& a, Model& b, const std::string& what) {
   for (size_t li = 0; li < a.layers.size(); ++li)
     for (const auto& s : layer_linears()) {
       const torch::Tensor &x = (a.layers[li].*s.member).weight, &y = (b.layers[li].*s.member).weight;
-      // Bit patterns, so that even the sign of a zero must agree.
-      EXPECT_TRUE(torch::equal(x.contiguous().view(torch::kInt32), y.contiguous().view(torch::kInt32)))
+      EXPECT_TRUE(torch::allclose(x, y, 0, 1e-6))
           << what << ": layer " << li << " " << s.name << " max diff " << (x - y).abs().max().item<double>();
     }
 }
