@@ -29,6 +29,13 @@ bool same_input_ops(const std::vector<OnlineOp>& a, const std::vector<OnlineOp>&
   return true;
 }
 
+// Thrown by a stage's last capture: what the layer's forward computes after
+// it (the rest of the layer, at most the whole of it) is never used, since the
+// next stage runs the layer again with this stage's weights quantized. Model
+// has no partial forward; stopping it from the capture keeps this GPTQ's
+// business. Saves about half of the calibration forwards' work.
+struct StageCaptured {};
+
 }  // namespace
 
 std::vector<std::vector<Linear*>> shared_input_groups(const std::vector<Linear*>& stage) {
@@ -73,16 +80,27 @@ void quantize_weights_gptq(Model& model, const QuantConfig& cfg, const torch::Te
   for (size_t li = 0; li < layers; ++li) {
     Layer& layer = model.layers[li];
     for (auto& stage : sequential_stages(layer)) {
-      // One Hessian per group, captured at its first linear's input.
+      // One Hessian per group, captured at its first linear's input. The
+      // stage's last capture ends the forward (StageCaptured).
       const auto groups = shared_input_groups(stage);
       std::vector<std::shared_ptr<HessianAccumulator>> accs;
+      size_t captured = 0;
       for (const auto& group : groups) {
         for (Linear* lin : group) cfg.validate_width(lin->weight.size(1), "weight quantizer");
         auto acc = std::make_shared<HessianAccumulator>(group[0]->weight.size(1));
         accs.push_back(acc);
-        group[0]->input_ops.push_back(capture_op([acc](const torch::Tensor& x) { acc->add(x); }));
+        group[0]->input_ops.push_back(capture_op([acc, &captured, total = groups.size()](const torch::Tensor& x) {
+          acc->add(x);
+          if (++captured == total) throw StageCaptured{};
+        }));
       }
-      for (auto& h : hidden) model.layer_forward(li, h, pos);
+      for (auto& h : hidden) {
+        captured = 0;
+        try {
+          model.layer_forward(li, h, pos);
+        } catch (const StageCaptured&) {
+        }
+      }
       for (size_t j = 0; j < groups.size(); ++j) {
         groups[j][0]->input_ops.pop_back();
         const auto& H = accs[j]->hessian();
