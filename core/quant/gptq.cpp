@@ -8,9 +8,6 @@
 
 namespace qlab {
 
-using torch::indexing::None;
-using torch::indexing::Slice;
-
 void HessianAccumulator::add(const torch::Tensor& inputs) {
   if (inputs.dim() == 0 || inputs.size(-1) != columns_)
     throw UsageError("gptq: calibration inputs have last dimension " +
@@ -62,7 +59,7 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
   std::vector<QuantGrid> static_grids;
   if (g > 0 && options.static_groups)
     for (int64_t c = 0; c < cols; c += g)
-      static_grids.push_back(find_grid(W.index({Slice(), Slice(c, c + g)}), cfg));
+      static_grids.push_back(find_grid(W.narrow(1, c, g), cfg));
 
   torch::Tensor perm;
   std::vector<int64_t> original_column(cols);
@@ -86,13 +83,18 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
   if (info_inv.item<int64_t>() != 0)
     throw UsageError("gptq: the inverse Hessian is numerically singular (raise percdamp)");
 
-  torch::Tensor Q = torch::zeros_like(W);
+  // The column loop launches few kernels per column and never waits for the
+  // device: views (narrow) instead of indexing, every result written in place
+  // into a view of Q, Err1 or a reused buffer, the loss summed once per block.
+  torch::Tensor Q = torch::empty_like(W);
   torch::Tensor loss = torch::zeros({}, W.options());
+  const torch::Tensor product = torch::empty({rows * std::min(options.blocksize, cols)}, W.options());
   for (int64_t i1 = 0; i1 < cols; i1 += options.blocksize) {
     const int64_t i2 = std::min(i1 + options.blocksize, cols), count = i2 - i1;
-    torch::Tensor W1 = W.index({Slice(), Slice(i1, i2)}).clone();
-    torch::Tensor Err1 = torch::zeros_like(W1);
-    const torch::Tensor U1 = U.index({Slice(i1, i2), Slice(i1, i2)});
+    torch::Tensor W1 = W.narrow(1, i1, count).clone();
+    const torch::Tensor Q1 = Q.narrow(1, i1, count);
+    const torch::Tensor Err1 = torch::zeros_like(W1);
+    const torch::Tensor U1 = U.narrow(0, i1, count).narrow(1, i1, count);
     for (int64_t i = 0; i < count; ++i) {
       const int64_t col = i1 + i;
       if (g > 0 && options.static_groups) {
@@ -101,24 +103,28 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
         // The group's columns as they are now: inside the block W1 is up to
         // date; beyond it W still lacks this block's pending update, which is
         // Err1 (zero from column i on) times U's rows of the block.
-        torch::Tensor current = W1.index({Slice(), Slice(i, std::min(i + g, count))});
+        torch::Tensor current = W1.narrow(1, i, std::min(g, count - i));
         if (col + g > i2)
-          current = torch::cat({current, W.index({Slice(), Slice(i2, col + g)}) -
-                                             Err1.matmul(U.index({Slice(i1, i2), Slice(i2, col + g)}))}, 1);
+          current = torch::cat({current, W.narrow(1, i2, col + g - i2) -
+                                             Err1.matmul(U.narrow(0, i1, count).narrow(1, i2, col + g - i2))}, 1);
         grid = find_grid(current, cfg);
       }
-      const torch::Tensor w = W1.index({Slice(), i});
-      const torch::Tensor d = U1.index({i, i});
-      const torch::Tensor q = fake_quantize_on_grid(w.unsqueeze(1), grid).squeeze(1);
-      Q.index_put_({Slice(), col}, q);
-      const torch::Tensor err = (w - q) / d;
-      loss += err.square().sum() / 2;
-      W1.index({Slice(), Slice(i, None)})
-          .sub_(err.unsqueeze(1).matmul(U1.index({i, Slice(i, None)}).unsqueeze(0)));
-      Err1.index_put_({Slice(), i}, err);
+      // Columns as [rows, 1] views, so that the grid's [rows, 1] broadcasts.
+      const torch::Tensor w = W1.narrow(1, i, 1);
+      torch::Tensor q = Q1.narrow(1, i, 1);
+      fake_quantize_on_grid_out(q, w, grid);
+      torch::Tensor err = Err1.narrow(1, i, 1);
+      at::sub_out(err, w, q).div_(U1.select(0, i).select(0, i));
+      // Column i itself is done (its value is q); only the later ones move.
+      if (const int64_t rest = count - i - 1; rest > 0) {
+        torch::Tensor step = product.narrow(0, 0, rows * rest).view({rows, rest});
+        at::mm_out(step, err, U1.select(0, i).narrow(0, i + 1, rest).unsqueeze(0));
+        W1.narrow(1, i + 1, rest).sub_(step);
+      }
     }
+    loss.add_(Err1.square().sum(), 0.5);
     // Lazy batch update: the block's errors reach the later columns at once.
-    W.index({Slice(), Slice(i2, None)}).sub_(Err1.matmul(U.index({Slice(i1, i2), Slice(i2, None)})));
+    if (i2 < cols) W.narrow(1, i2, cols - i2).sub_(Err1.matmul(U.narrow(0, i1, count).narrow(1, i2, cols - i2)));
   }
   if (options.act_order) Q = Q.index_select(1, torch::argsort(perm));
   return {Q, loss.item<double>()};

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -9,6 +10,44 @@
 #include "core/progress.h"
 
 namespace qlab {
+
+namespace {
+
+// Whether two input-op lists compute the same function. A saved kind is
+// rebuilt from its kind, args and tensors alone (core/quant/online.h), so equal
+// records (the tensors the same objects) are the same map; a transient op's
+// function is not in its record, so it matches nothing.
+bool same_input_ops(const std::vector<OnlineOp>& a, const std::vector<OnlineOp>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const OnlineOp &x = a[i], &y = b[i];
+    if (x.transient || y.transient || x.kind != y.kind || x.args != y.args || x.tensors.size() != y.tensors.size())
+      return false;
+    for (auto ix = x.tensors.begin(), iy = y.tensors.begin(); ix != x.tensors.end(); ++ix, ++iy)
+      if (ix->first != iy->first || !ix->second.is_same(iy->second)) return false;
+  }
+  return true;
+}
+
+// Thrown by a stage's last capture: what the layer's forward computes after
+// it (the rest of the layer, at most the whole of it) is never used, since the
+// next stage runs the layer again with this stage's weights quantized. Model
+// has no partial forward; stopping it from the capture keeps this GPTQ's
+// business. Saves about half of the calibration forwards' work.
+struct StageCaptured {};
+
+}  // namespace
+
+std::vector<std::vector<Linear*>> shared_input_groups(const std::vector<Linear*>& stage) {
+  std::vector<std::vector<Linear*>> groups;
+  for (Linear* lin : stage) {
+    auto g = std::find_if(groups.begin(), groups.end(),
+                          [&](const std::vector<Linear*>& gr) { return same_input_ops(gr[0]->input_ops, lin->input_ops); });
+    if (g == groups.end()) groups.push_back({lin});
+    else g->push_back(lin);
+  }
+  return groups;
+}
 
 std::vector<std::vector<Linear*>> sequential_stages(Layer& l) {
   return {{&l.q, &l.k, &l.v}, {&l.o}, {&l.gate, &l.up}, {&l.down}};
@@ -41,21 +80,42 @@ void quantize_weights_gptq(Model& model, const QuantConfig& cfg, const torch::Te
   for (size_t li = 0; li < layers; ++li) {
     Layer& layer = model.layers[li];
     for (auto& stage : sequential_stages(layer)) {
+      // One Hessian per group, captured at its first linear's input. The
+      // stage's last capture ends the forward (StageCaptured).
+      const auto groups = shared_input_groups(stage);
       std::vector<std::shared_ptr<HessianAccumulator>> accs;
-      for (Linear* lin : stage) {
-        cfg.validate_width(lin->weight.size(1), "weight quantizer");
-        auto acc = std::make_shared<HessianAccumulator>(lin->weight.size(1));
+      size_t captured = 0;
+      for (const auto& group : groups) {
+        for (Linear* lin : group) cfg.validate_width(lin->weight.size(1), "weight quantizer");
+        auto acc = std::make_shared<HessianAccumulator>(group[0]->weight.size(1));
         accs.push_back(acc);
-        lin->input_ops.push_back(
-            capture_op([acc](const torch::Tensor& x) { acc->add(x.reshape({-1, x.size(-1)}).to(torch::kFloat32)); }));
+        group[0]->input_ops.push_back(capture_op([acc, &captured, total = groups.size()](const torch::Tensor& x) {
+          acc->add(x);
+          if (++captured == total) throw StageCaptured{};
+        }));
       }
-      for (auto& h : hidden) model.layer_forward(li, h, pos);
-      for (size_t j = 0; j < stage.size(); ++j) {
-        Linear* lin = stage[j];
-        lin->input_ops.pop_back();
+      for (auto& h : hidden) {
+        captured = 0;
+        try {
+          model.layer_forward(li, h, pos);
+        } catch (const StageCaptured&) {
+        }
+      }
+      for (size_t j = 0; j < groups.size(); ++j) {
+        groups[j][0]->input_ops.pop_back();
         const auto& H = accs[j]->hessian();
-        auto result = gptq_quantize(lin->weight.to(H.device(), torch::kFloat32), H, cfg, options.gptq);
-        lin->weight = result.weight.to(lin->weight.device(), lin->weight.scalar_type());
+        // GPTQ's rows are independent given H: the group's weights stacked
+        // run one column loop instead of one per linear.
+        std::vector<torch::Tensor> rows;
+        for (Linear* lin : groups[j]) rows.push_back(lin->weight.to(H.device(), torch::kFloat32));
+        const torch::Tensor q = gptq_quantize(torch::cat(rows), H, cfg, options.gptq).weight;
+        int64_t row = 0;
+        for (Linear* lin : groups[j]) {
+          const int64_t n = lin->weight.size(0);
+          // A copy, so that no weight keeps the stacked matrix alive.
+          lin->weight = q.narrow(0, row, n).to(lin->weight.device(), lin->weight.scalar_type(), false, /*copy=*/true);
+          row += n;
+        }
       }
     }
     for (auto& h : hidden) h = model.layer_forward(li, h, pos);

@@ -152,13 +152,29 @@ QuantGrid find_grid(const torch::Tensor& x_in, const QuantConfig& cfg) {
   return g;
 }
 
+namespace {
+// x / scale (already in t) to the codes: round, shift by zero, clamp.
+void codes_in_place(torch::Tensor& t, const QuantGrid& g) {
+  t.round_().add_(g.zero).clamp_(static_cast<double>(g.qmin), static_cast<double>(g.qmax));
+}
+}  // namespace
+
 torch::Tensor quantize_codes(const torch::Tensor& x, const QuantGrid& g) {
-  return torch::clamp(torch::round(x.to(g.scale.scalar_type()) / g.scale) + g.zero,
-                      static_cast<double>(g.qmin), static_cast<double>(g.qmax));
+  torch::Tensor q = x.to(g.scale.scalar_type()) / g.scale;
+  codes_in_place(q, g);
+  return q;
+}
+
+void fake_quantize_on_grid_out(torch::Tensor& out, const torch::Tensor& x, const QuantGrid& g) {
+  at::div_out(out, x.to(g.scale.scalar_type()), g.scale);
+  codes_in_place(out, g);
+  out.sub_(g.zero).mul_(g.scale);
 }
 
 torch::Tensor fake_quantize_on_grid(const torch::Tensor& x, const QuantGrid& g) {
-  return ((quantize_codes(x, g) - g.zero) * g.scale).to(x.scalar_type());
+  torch::Tensor out = torch::empty({0}, g.scale.options());
+  fake_quantize_on_grid_out(out, x, g);
+  return out.to(x.scalar_type());
 }
 
 #if QLAB_CUDA_KERNELS

@@ -78,6 +78,9 @@ QuantGrid find_grid(const torch::Tensor& x, const QuantConfig& cfg);
 torch::Tensor quantize_codes(const torch::Tensor& x, const QuantGrid& grid);
 // x_hat = scale * (q - zero), in x's dtype.
 torch::Tensor fake_quantize_on_grid(const torch::Tensor& x, const QuantGrid& grid);
+// The same into out (x's shape, the grid's dtype; resized if it is not) with no
+// temporaries: GPTQ's column loop runs it once per column, into a view of its result.
+void fake_quantize_on_grid_out(torch::Tensor& out, const torch::Tensor& x, const QuantGrid& grid);
 
 // Quantize-dequantize along the last dim with cfg's granularity (per-channel
 // and per-token both mean one grid per row; groups run over the last dim).

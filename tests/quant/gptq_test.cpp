@@ -103,6 +103,36 @@ TEST(Gptq, BlockedEqualsOneColumnReference) {
   }
 }
 
+// quantize_weights_gptq stacks the linears that share a Hessian (q, k, v) into
+// one call. Each row's arithmetic is its own, but the block products
+// (Err1 U) go through the BLAS, which may pick another kernel, with another
+// summation order, for another row count: OpenBLAS's small-matrix path does
+// here for the 9 rows with groups straddling blocks (310 of 2304 entries differ,
+// by at most 4.8e-7). So: float32 rounding, no code moved a grid step (a step
+// is >= 1e-2 here).
+TEST(Gptq, StackedRowsEqualSeparateCallsToRounding) {
+  const torch::Tensor H = hessian_of(correlated_inputs(512, 256, 11));
+  const std::vector<torch::Tensor> parts = {torch::randn({200, 256}), torch::randn({77, 256}), torch::randn({9, 256})};
+  QuantConfig clip = weight_config(4);
+  clip.clip_search = true;
+  for (const QuantConfig& cfg : {clip, weight_config(3, 64)})
+    for (bool act_order : {false, true}) {
+      GptqOptions o;
+      o.act_order = act_order;
+      o.blocksize = 96;                        // blocks that end inside a group
+      const torch::Tensor stacked = gptq_quantize(torch::cat(parts), H, cfg, o).weight;
+      int64_t row = 0;
+      for (const torch::Tensor& w : parts) {
+        const torch::Tensor alone = gptq_quantize(w, H, cfg, o).weight;
+        const torch::Tensor mine = stacked.narrow(0, row, w.size(0));
+        row += w.size(0);
+        EXPECT_TRUE(torch::allclose(mine, alone, 0, 1e-6))
+            << cfg.describe() << " act_order " << act_order << " rows " << w.size(0) << " max diff "
+            << (mine - alone).abs().max().item<double>();
+      }
+    }
+}
+
 TEST(Gptq, BeatsRoundToNearestOnCorrelatedInputs) {
   for (int64_t seed : {1, 2, 3}) {
     const torch::Tensor x = correlated_inputs(512, 128, seed);

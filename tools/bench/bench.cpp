@@ -69,6 +69,9 @@ ModelConfig shape(const std::string& name) {
   } else if (name == "llama3-8b") {
     c.vocab_size = 128256, c.hidden_size = 4096, c.intermediate_size = 14336, c.num_layers = 32;
     c.num_heads = 32, c.num_kv_heads = 8, c.rope.theta = 500000;
+  } else if (name == "small") {   // timing on the CPU: LLaMA-2's proportions, 1/8 of its width
+    c.vocab_size = 32000, c.hidden_size = 512, c.intermediate_size = 1376, c.num_layers = 2;
+    c.num_heads = 4, c.num_kv_heads = 4;
   } else if (name == "tiny") {   // for checking a benchmark on the CPU
     c.vocab_size = 256, c.hidden_size = 64, c.intermediate_size = 160, c.num_layers = 2;
     c.num_heads = 4, c.num_kv_heads = 2;
