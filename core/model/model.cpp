@@ -46,9 +46,49 @@ Affine Linear::effective() const {
   return cast(a, weight.scalar_type());
 }
 
-torch::Tensor Linear::forward(const torch::Tensor& x) const {
-  Affine a = effective();
-  return torch::linear(apply_ops(input_ops, x), a.weight, a.bias);
+// The matmul of a linear on an input its input ops have already seen.
+static torch::Tensor product(const Linear& l, const torch::Tensor& input) {
+  Affine a = l.effective();
+  return torch::linear(input, a.weight, a.bias);
+}
+
+torch::Tensor Linear::forward(const torch::Tensor& x) const { return product(*this, apply_ops(input_ops, x)); }
+
+// Whether two op lists are the same operations: the same kind, tag and
+// arguments on the same tensors, in order. A non-transient op is made from
+// exactly these (OnlineOp), so equal lists give equal results; a transient
+// one (a calibration capture) is never taken as equal, since it must see
+// every list it sits in.
+static bool same_ops(const std::vector<OnlineOp>& a, const std::vector<OnlineOp>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const OnlineOp &x = a[i], &y = b[i];
+    if (x.transient || y.transient || x.kind != y.kind || x.tag != y.tag || x.args != y.args ||
+        x.tensors.size() != y.tensors.size())
+      return false;
+    for (const auto& [name, t] : x.tensors) {
+      auto it = y.tensors.find(name);
+      if (it == y.tensors.end() || !it->second.is_same(t)) return false;
+    }
+  }
+  return true;
+}
+
+// The inputs of linears that read one activation x (q, k, v; gate, up), each
+// distinct list of input ops applied once: a linear whose list is that of an
+// earlier one gets that one's result. Quantizing one activation per token for
+// three matmuls then costs one pass, not three, with the same values.
+static std::vector<torch::Tensor> shared_inputs(std::initializer_list<const Linear*> linears,
+                                                const torch::Tensor& x) {
+  std::vector<const Linear*> seen;
+  std::vector<torch::Tensor> out;
+  for (const Linear* l : linears) {
+    size_t j = 0;
+    while (j < seen.size() && !same_ops(seen[j]->input_ops, l->input_ops)) ++j;
+    out.push_back(j < seen.size() ? out[j] : apply_ops(l->input_ops, x));
+    seen.push_back(l);
+  }
+  return out;
 }
 
 void Linear::bake() {
@@ -144,9 +184,10 @@ torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::T
   const int64_t B = hidden.size(0), T = hidden.size(1);
   const int64_t H = c.num_heads, KV = c.num_kv_heads, D = c.head_dim;
   auto a = rms_norm(hidden, L.input_norm, c.rms_norm_eps);
-  auto q = L.q.forward(a).view({B, T, H, D}).transpose(1, 2);
-  auto k = L.k.forward(a).view({B, T, KV, D}).transpose(1, 2);
-  auto v = L.v.forward(a).view({B, T, KV, D}).transpose(1, 2);
+  auto in = shared_inputs({&L.q, &L.k, &L.v}, a);
+  auto q = product(L.q, in[0]).view({B, T, H, D}).transpose(1, 2);
+  auto k = product(L.k, in[1]).view({B, T, KV, D}).transpose(1, 2);
+  auto v = product(L.v, in[2]).view({B, T, KV, D}).transpose(1, 2);
   q = apply_ops(L.q_rope_ops, apply_rope(q, pos.cos, pos.sin));
   k = apply_ops(L.k_rope_ops, apply_rope(k, pos.cos, pos.sin));
   v = apply_ops(L.v_ops, v);
@@ -155,7 +196,9 @@ torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::T
   auto h = apply_ops(L.attn_skip_ops, hidden) + L.o.forward(attn.transpose(1, 2).reshape({B, T, H * D}));
 
   auto m = rms_norm(h, L.post_attn_norm, c.rms_norm_eps);
-  return apply_ops(L.mlp_skip_ops, h) + L.down.forward(torch::silu(L.gate.forward(m)) * L.up.forward(m));
+  auto mlp_in = shared_inputs({&L.gate, &L.up}, m);
+  return apply_ops(L.mlp_skip_ops, h) +
+         L.down.forward(torch::silu(product(L.gate, mlp_in[0])) * product(L.up, mlp_in[1]));
 }
 
 // Activation checkpointing of one layer: the forward keeps only its input;
