@@ -25,12 +25,20 @@ QuantConfig quant_from_json(const nlohmann::json& j) {
   return c;
 }
 
-// x [..., heads * head_dim]: the transform along the head axis (QuaRot's
-// online Hadamard before o_proj). The same call on W_o's rows cancels it.
-torch::Tensor across_heads(const torch::Tensor& x, const HadamardPlan& plan, int64_t heads) {
-  auto shape = x.sizes().vec();
-  auto y = x.reshape({-1, heads, x.size(-1) / heads}).transpose(1, 2);
-  return apply_hadamard(y.contiguous(), plan).transpose(1, 2).reshape(shape);
+// x [..., heads * head_dim]: the transform M [heads, heads] (dense) along the
+// head axis, QuaRot's online Hadamard before o_proj: every row, seen as
+// [heads, head_dim], becomes M times it. One batched product with M broadcast
+// (a stride-0 batch), so x is neither transposed nor copied. The same call on
+// W_o's rows cancels it. cuBLAS accumulates a bfloat16 / float16 product in
+// float32; LibTorch's CPU bmm (1.13) accumulates small ones in the dtype
+// itself, so there the product is formed in float32 and rounded once.
+torch::Tensor across_heads(const torch::Tensor& x, const torch::Tensor& m) {
+  const int64_t heads = m.size(0);
+  const bool widen = !x.is_cuda() && (x.scalar_type() == torch::kBFloat16 || x.scalar_type() == torch::kHalf);
+  const auto compute = widen ? torch::kFloat32 : x.scalar_type();
+  auto rows = x.reshape({-1, heads, x.size(-1) / heads}).to(compute);
+  auto y = torch::bmm(m.to(x.device(), compute).expand({rows.size(0), heads, heads}), rows);
+  return y.to(x.scalar_type()).view(x.sizes());
 }
 
 HadamardPlan plan_from(const nlohmann::json& args, const char* order_key) {
@@ -80,10 +88,10 @@ OnlineOp make_online_op(const std::string& kind, const nlohmann::json& args,
       op.args["description"] = plan->description;
       op.fn = [plan](const torch::Tensor& x) { return apply_hadamard(x, *plan); };
     } else if (kind == "hadamard_heads") {
-      auto plan = std::make_shared<HadamardPlan>(plan_from(args, "heads").to(device, dtype));
-      op.args["description"] = plan->description;
-      const int64_t heads = plan->n;
-      op.fn = [plan, heads](const torch::Tensor& x) { return across_heads(x, *plan, heads); };
+      const HadamardPlan plan = plan_from(args, "heads");
+      op.args["description"] = plan.description;
+      const torch::Tensor m = transform_matrix(plan).to(device, dtype);
+      op.fn = [m](const torch::Tensor& x) { return across_heads(x, m); };
     } else if (kind == "fake_quant") {
       QuantConfig cfg = quant_from_json(args);
       op.args["description"] = cfg.describe();
@@ -174,10 +182,9 @@ void attach_online_hadamard_weights(Model& model, const OnlineSpec& spec, const 
     for (Layer& l : model.layers) l.down.weight_ops.push_back(op);
   }
   if (spec.o_hadamard) {
-    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.num_heads, true, spec.seed));
-    const int64_t heads = c.num_heads;
-    WeightOp op{"hadamard_heads_in", tag, {}, [plan, heads](const Affine& a, torch::ScalarType dt) {
-                  return Affine{across_heads(a.weight, plan->to(a.weight.device(), dt), heads), a.bias};
+    const torch::Tensor m = transform_matrix(plan_hadamard(c.num_heads, true, spec.seed));   // float64
+    WeightOp op{"hadamard_heads_in", tag, {}, [m](const Affine& a, torch::ScalarType) {
+                  return Affine{across_heads(a.weight, m), a.bias};
                 }};
     for (Layer& l : model.layers) l.o.weight_ops.push_back(op);
   }
