@@ -9,6 +9,8 @@
 
 #include "core/model/fused_ops.h"
 #include "core/model/rope.h"
+#include "core/quant/online.h"
+#include "core/quant/quantizer.h"
 
 namespace qlab {
 namespace {
@@ -21,6 +23,11 @@ TEST(FusedOps, DeclineOnTheCpu) {
   auto q = torch::randn({1, 2, 1, 32});
   EXPECT_FALSE(fused_rope(q, torch::ones({1, 1, 32}), torch::ones({1, 1, 32})).defined());
   EXPECT_FALSE(fused_decode_attention(q, q, q, {}, torch::zeros({1}, torch::kLong)).defined());
+  const OnlineOp h = make_online_op("hadamard", {{"n", 8}}, {}, torch::kCPU, torch::kFloat32, "t");
+  const OnlineOp fq = make_online_op("fake_quant", {{"bits", 4}, {"symmetric", true}, {"granularity", "per_token"},
+                                                    {"groupsize", 0}, {"clip_ratio", 1.0}, {"clip_search", false}},
+                                     {}, torch::kCPU, torch::kFloat32, "t");
+  EXPECT_FALSE(fused_transform_quant(h, fq, x).defined());
 }
 
 TEST(FusedOps, RmsNormAsTheLibTorchOps) {
@@ -96,6 +103,81 @@ TEST(FusedOps, DecodeAttentionReadsOnlyTheWrittenKeys) {
     auto want = attention_by_hand(q, k, v, allowed, c.last);
     EXPECT_LT((got.to(torch::kFloat64) - want).abs().max().item<double>(), 2e-5) << "B " << c.B << " D " << c.D;
   }
+}
+
+nlohmann::json quant_args(int bits, bool symmetric, const std::string& granularity = "per_token", int64_t groupsize = 0) {
+  return {{"bits", bits},           {"symmetric", symmetric},   {"granularity", granularity},
+          {"groupsize", groupsize}, {"clip_ratio", 0.9},        {"clip_search", false}};
+}
+
+// The fused transform-and-quantize kernel against the two ops run one after
+// the other (on CUDA: LibTorch's products, then the fake-quant kernel, itself
+// bit-identical to the LibTorch ops). Both quantize the transform's output in
+// the dtype, but the kernel sums in another order (a butterfly for H_p,
+// tensor-core tiles for the outer factor), so a transformed value on a
+// rounding boundary may land one unit of the dtype away; when that moves it
+// across a quantization boundary (or moves the row's range, hence its scale)
+// the output differs there by about one step. So: every element within 1.1
+// steps of its row, and under 2% of the elements differing at all; a wrong
+// transform would miss both by far.
+TEST(FusedOps, TransformQuantAsTheOpsWrittenOut) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(6);
+  struct Case {
+    const char* kind;
+    int64_t order, width;
+    torch::ScalarType dtype;
+    int bits;
+    bool symmetric;
+  };
+  const Case cases[] = {
+      {"hadamard", 11008, 11008, torch::kBFloat16, 4, true},    // LLaMA-2-7B's R4: H_172 ⊗ H_64
+      {"hadamard", 11008, 11008, torch::kFloat16, 4, false},
+      {"hadamard", 14336, 14336, torch::kBFloat16, 4, false},   // LLaMA-3-8B's: H_28 ⊗ H_512
+      {"hadamard", 128, 128, torch::kBFloat16, 4, false},       // R3 on a head, with K's quantizer
+      {"hadamard", 128, 128, torch::kFloat32, 8, true},
+      {"hadamard_heads", 32, 4096, torch::kBFloat16, 4, true},  // across 32 heads of 128
+      {"hadamard_heads", 40, 5120, torch::kBFloat16, 8, false}, // H_20 ⊗ H_2, padded to 48
+  };
+  for (const Case& c : cases) {
+    const nlohmann::json args = {{std::string(c.kind) == "hadamard" ? "n" : "heads", c.order}, {"fallback", true}, {"seed", 0}};
+    const OnlineOp h = make_online_op(c.kind, args, {}, kCuda, c.dtype, "t");
+    const OnlineOp fq = make_online_op("fake_quant", quant_args(c.bits, c.symmetric), {}, kCuda, c.dtype, "t");
+    const auto x = (torch::randn({2, 37, c.width}, kCuda) * torch::rand({2, 37, 1}, kCuda)).to(c.dtype);
+    const auto got = fused_transform_quant(h, fq, x);
+    ASSERT_TRUE(got.defined()) << c.kind << " " << c.order;
+    ASSERT_EQ(got.sizes(), x.sizes());
+    ASSERT_EQ(got.scalar_type(), c.dtype);
+    const auto transformed = h.fn(x);
+    const auto want = fq.fn(transformed);
+    QuantConfig cfg;
+    cfg.bits = c.bits, cfg.symmetric = c.symmetric, cfg.granularity = Granularity::PerToken, cfg.clip_ratio = 0.9;
+    const auto step = find_grid(transformed, cfg).scale.to(torch::kFloat64);   // [2, 37, 1]
+    const auto diff = (got.to(torch::kFloat64) - want.to(torch::kFloat64)).abs();
+    const std::string what = std::string(c.kind) + " " + std::to_string(c.order) + " " + c10::toString(c.dtype);
+    EXPECT_TRUE((diff <= 1.1 * step).all().item<bool>()) << what << ": up to " << (diff / step).max().item<double>() << " steps";
+    EXPECT_LT(diff.gt(0).to(torch::kFloat64).mean().item<double>(), 0.02) << what;
+    // apply_ops takes the fused path for the pair.
+    EXPECT_TRUE(torch::equal(apply_ops({h, fq}, x), got)) << what;
+  }
+}
+
+TEST(FusedOps, TransformQuantDeclinesWhatItDoesNotCover) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const auto x = torch::randn({3, 11008}, kCuda);
+  auto make = [](const char* kind, const nlohmann::json& args, torch::ScalarType dtype) {
+    return make_online_op(kind, args, {}, kCuda, dtype, "t");
+  };
+  const nlohmann::json r4 = {{"n", 11008}, {"fallback", true}, {"seed", 0}};
+  // An outer factor in float32 (tensor cores would round it to TF32).
+  EXPECT_FALSE(fused_transform_quant(make("hadamard", r4, torch::kFloat32), make("fake_quant", quant_args(4, true), torch::kFloat32), x).defined());
+  const auto xb = x.to(torch::kBFloat16);
+  const OnlineOp hb = make("hadamard", r4, torch::kBFloat16);
+  // Per-group quantizers, two Hadamard chunks per row, the ops the other way round, a tensor that needs grad.
+  EXPECT_FALSE(fused_transform_quant(hb, make("fake_quant", quant_args(4, true, "per_group", 128), torch::kBFloat16), xb).defined());
+  EXPECT_FALSE(fused_transform_quant(hb, make("fake_quant", quant_args(4, true), torch::kBFloat16), torch::cat({xb, xb}, -1)).defined());
+  EXPECT_FALSE(fused_transform_quant(make("fake_quant", quant_args(4, true), torch::kBFloat16), hb, xb).defined());
+  EXPECT_FALSE(fused_transform_quant(hb, make("fake_quant", quant_args(4, true), torch::kBFloat16), xb.clone().requires_grad_(true)).defined());
 }
 
 }  // namespace
