@@ -4,15 +4,51 @@
 namespace qlab::cuda {
 namespace {
 
-template <typename T>
-__global__ void fake_quant_rows(const T* __restrict__ x, T* __restrict__ y, int64_t width, QuantArgs q) {
+// Rows of at most this many packs go one to a warp (8 rows a block, the
+// reductions in registers); longer ones one to a block.
+constexpr int64_t kWarpRowPacks = 128;
+constexpr unsigned kWarpBlock = 256;
+
+// One grid per row: the row's range in one read, its codes in a second (of
+// what the first left in cache). kWarp: a warp per row, else a block per row.
+template <typename T, int P, bool kWarp>
+__global__ void fake_quant_rows(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t width, QuantArgs q) {
   __shared__ float shared[32];
-  const T* in = x + blockIdx.x * width;
-  T* out = y + blockIdx.x * width;
+  const int64_t row = kWarp ? blockIdx.x * int64_t(blockDim.x / 32) + threadIdx.x / 32 : blockIdx.x;
+  if (row >= rows) return;   // the whole warp (a block only ever has its row)
+  const int member = kWarp ? threadIdx.x % 32 : threadIdx.x, team = kWarp ? 32 : blockDim.x;
+  const T* in = x + row * width;
+  T* out = y + row * width;
+  const int64_t packs = width / P;
   RowRange range;
-  for (int64_t i = threadIdx.x; i < width; i += blockDim.x) range.add(load(in + i), q.symmetric);
-  const RowGrid g = block_row_grid(range, q, shared);
-  for (int64_t i = threadIdx.x; i < width; i += blockDim.x) store(out + i, fake_quant_value(load(in + i), g, q));
+#pragma unroll 4
+  for (int64_t i = member; i < packs; i += team) {
+    float v[P];
+    load_pack<T, P>(in, i, v);
+#pragma unroll
+    for (int k = 0; k < P; ++k) range.add(v[k], q.symmetric);
+  }
+  const RowGrid g = kWarp ? warp_row_grid(range, q) : block_row_grid(range, q, shared);
+#pragma unroll 4
+  for (int64_t i = member; i < packs; i += team) {
+    float v[P];
+    load_pack<T, P>(in, i, v);
+#pragma unroll
+    for (int k = 0; k < P; ++k) v[k] = fake_quant_value(v[k], g, q);
+    store_pack<T, P>(out, i, v);
+  }
+}
+
+template <typename T, int P>
+void launch(const T* x, T* y, int64_t rows, int64_t width, const QuantArgs& q, cudaStream_t stream) {
+  const int64_t packs = width / P;
+  if (packs <= kWarpRowPacks) {
+    const int64_t per_block = kWarpBlock / 32;
+    fake_quant_rows<T, P, true><<<static_cast<unsigned>((rows + per_block - 1) / per_block), kWarpBlock, 0, stream>>>(
+        x, y, rows, width, q);
+  } else {
+    fake_quant_rows<T, P, false><<<static_cast<unsigned>(rows), row_threads(packs), 0, stream>>>(x, y, rows, width, q);
+  }
 }
 
 }  // namespace
@@ -22,8 +58,12 @@ void launch_fake_quant_rows(const void* x, void* y, int64_t rows, int64_t width,
   if (rows == 0 || width == 0) return;
   with_element_type(dtype, [&](auto t) {
     using T = decltype(t);
-    fake_quant_rows<T><<<static_cast<unsigned>(rows), row_threads(width), 0, static_cast<cudaStream_t>(stream)>>>(
-        static_cast<const T*>(x), static_cast<T*>(y), width, q);
+    constexpr int P = 16 / sizeof(T);
+    auto in = static_cast<const T*>(x);
+    auto out = static_cast<T*>(y);
+    auto s = static_cast<cudaStream_t>(stream);
+    if (packs_fit(x, y, width, sizeof(T))) launch<T, P>(in, out, rows, width, q, s);
+    else launch<T, 1>(in, out, rows, width, q, s);
   });
   check_launch("fake-quant kernel");
 }

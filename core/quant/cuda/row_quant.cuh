@@ -3,6 +3,8 @@
 // quantize-dequantize, in the float32 arithmetic of the LibTorch ops
 // (fake_quant_kernel.h says which).
 #pragma once
+#include <cstdint>
+
 #include "core/quant/cuda/element.cuh"
 
 namespace qlab::cuda {
@@ -34,16 +36,14 @@ struct RowGrid {
   float scale, zero;
 };
 
-// The grid of the row whose parts the block's threads hold (every thread calls it).
-__device__ inline RowGrid block_row_grid(RowRange r, const QuantArgs& q, float* shared) {
-  const float hi = block_max(r.hi, shared);
+// The grid of a row from its range: max(x) (max|x| when symmetric) and min(x), both including 0.
+__device__ inline RowGrid row_grid(float hi, float lo, const QuantArgs& q) {
   RowGrid g;
   if (q.symmetric) {
     g.scale = __fmul_rn(hi, q.mult);
     if (!(g.scale > 0.f)) g.scale = 1.f;
     g.zero = q.sym_zero;
   } else {
-    const float lo = -block_max(r.neg_lo, shared);
     g.scale = __fmul_rn(__fsub_rn(hi, lo), q.mult);
     if (!(g.scale > 0.f)) g.scale = 1.f;
     g.zero = rintf(__fdiv_rn(__fmul_rn(-lo, q.factor), g.scale));
@@ -51,16 +51,62 @@ __device__ inline RowGrid block_row_grid(RowRange r, const QuantArgs& q, float* 
   return g;
 }
 
+// The grid of the row whose parts the block's threads hold (every thread calls it).
+__device__ inline RowGrid block_row_grid(RowRange r, const QuantArgs& q, float* shared) {
+  const float hi = block_max(r.hi, shared);
+  const float lo = q.symmetric ? 0.f : -block_max(r.neg_lo, shared);
+  return row_grid(hi, lo, q);
+}
+
+__device__ inline float warp_max(float v) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+// The same when one warp holds the row.
+__device__ inline RowGrid warp_row_grid(RowRange r, const QuantArgs& q) {
+  return row_grid(warp_max(r.hi), q.symmetric ? 0.f : -warp_max(r.neg_lo), q);
+}
+
 __device__ inline float fake_quant_value(float v, const RowGrid& g, const QuantArgs& q) {
   const float code = fminf(fmaxf(__fadd_rn(rintf(__fdiv_rn(v, g.scale)), g.zero), q.qmin), q.qmax);
   return __fmul_rn(__fsub_rn(code, g.zero), g.scale);
 }
 
-// Threads per block of a row kernel: 256 for long rows; a row of a few
-// hundred entries (one head's keys or values) gets a warp or a few, about
-// four entries a thread, rather than a block that is mostly idle.
-inline unsigned row_threads(int64_t width) {
-  const int64_t want = (width / 4 + 31) / 32 * 32;
+// P consecutive elements loaded or stored as one access: 16 bytes (P = 16 /
+// sizeof(T)) where the row allows it, so that a thread has several bytes in
+// flight per load (2-byte loads leave a row kernel waiting on latency, far
+// below the memory's bandwidth); P = 1 otherwise.
+template <typename T, int P>
+struct alignas(sizeof(T) * P) Pack {
+  T e[P];
+};
+template <typename T, int P>
+__device__ inline void load_pack(const T* row, int64_t i, float (&v)[P]) {
+  const Pack<T, P> pk = reinterpret_cast<const Pack<T, P>*>(row)[i];
+#pragma unroll
+  for (int k = 0; k < P; ++k) v[k] = load(pk.e + k);
+}
+template <typename T, int P>
+__device__ inline void store_pack(T* row, int64_t i, const float (&v)[P]) {
+  Pack<T, P> pk;
+#pragma unroll
+  for (int k = 0; k < P; ++k) store(pk.e + k, v[k]);
+  reinterpret_cast<Pack<T, P>*>(row)[i] = pk;
+}
+
+// Whether rows of `width` elements of T at x and y can be read and written in
+// 16-byte packs: every row start 16-byte aligned.
+inline bool packs_fit(const void* x, const void* y, int64_t width, size_t element_size) {
+  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+  return (width * static_cast<int64_t>(element_size)) % 16 == 0 && aligned(x) && aligned(y);
+}
+
+// Threads per block of a kernel with one block per row of `accesses` loads:
+// 256 for long rows, fewer (a warp or a few, about two loads a thread) for
+// short ones rather than a block that is mostly idle.
+inline unsigned row_threads(int64_t accesses) {
+  const int64_t want = (accesses / 2 + 31) / 32 * 32;
   return static_cast<unsigned>(want < 32 ? 32 : want > 256 ? 256 : want);
 }
 

@@ -42,16 +42,23 @@ __device__ void outer_product(const T* __restrict__ f, const T* in, float* out, 
 // One block per row (transform_quant_kernel.h says what it computes). Shared
 // memory: the row in float32 ([held, p], held = outer_padded with an outer
 // stage, else m), then with an outer stage its [held, p] tiles in T.
-template <typename T>
+// The row is read and written in packs of P elements (row_quant.cuh).
+template <typename T, int P>
 __global__ void transform_quant_rows(const T* __restrict__ x, T* __restrict__ y, TransformQuantShape s, QuantArgs q) {
   extern __shared__ __align__(128) unsigned char smem[];
   __shared__ float shared[32];
   float* work = reinterpret_cast<float*>(smem);
-  const int64_t width = s.m * s.p;
+  const int64_t width = s.m * s.p, packs = width / P;
   const int tid = threadIdx.x, threads = blockDim.x;
   const T* in = x + blockIdx.x * width;
   T* out = y + blockIdx.x * width;
-  for (int64_t i = tid; i < width; i += threads) work[i] = load(in + i);
+#pragma unroll 4
+  for (int64_t i = tid; i < packs; i += threads) {
+    float v[P];
+    load_pack<T, P>(in, i, v);
+#pragma unroll
+    for (int k = 0; k < P; ++k) work[i * P + k] = v[k];
+  }
   __syncthreads();
   if (s.butterfly) {
     // Pairs (i, i + h) inside blocks of 2h of each piece of p become (a + b,
@@ -80,13 +87,19 @@ __global__ void transform_quant_rows(const T* __restrict__ x, T* __restrict__ y,
       outer_product(static_cast<const T*>(s.outer), tiles, work, s.outer_padded / kTile, s.p);
       __syncthreads();
       for (int64_t i = tid; i < width; i += threads) work[i] = round_to<T>(work[i]);
+      __syncthreads();
     }
   }
-  // Each thread reads back only the entries it wrote last: no barrier needed.
   RowRange range;
   for (int64_t i = tid; i < width; i += threads) range.add(work[i], q.symmetric);
   const RowGrid g = block_row_grid(range, q, shared);
-  for (int64_t i = tid; i < width; i += threads) store(out + i, fake_quant_value(work[i], g, q));
+#pragma unroll 4
+  for (int64_t i = tid; i < packs; i += threads) {
+    float v[P];
+#pragma unroll
+    for (int k = 0; k < P; ++k) v[k] = fake_quant_value(work[i * P + k], g, q);
+    store_pack<T, P>(out, i, v);
+  }
 }
 
 }  // namespace
@@ -105,10 +118,12 @@ bool launch_transform_quant(const void* x, void* y, const TransformQuantShape& s
     cudaGetDevice(&device);
     cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
     if (bytes + 32 * sizeof(float) > static_cast<size_t>(limit)) return;
-    auto kernel = transform_quant_rows<T>;
+    constexpr int P = 16 / sizeof(T);
+    const bool packed = packs_fit(x, y, s.m * s.p, sizeof(T));
+    auto kernel = packed ? transform_quant_rows<T, P> : transform_quant_rows<T, 1>;
     if (bytes > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
-    kernel<<<static_cast<unsigned>(s.rows), row_threads(s.m * s.p), bytes, static_cast<cudaStream_t>(stream)>>>(
-        static_cast<const T*>(x), static_cast<T*>(y), s, q);
+    kernel<<<static_cast<unsigned>(s.rows), row_threads(s.m * s.p / (packed ? P : 1)), bytes,
+             static_cast<cudaStream_t>(stream)>>>(static_cast<const T*>(x), static_cast<T*>(y), s, q);
     launched = true;
   });
   if (launched) check_launch("transform-quant kernel");
