@@ -180,12 +180,13 @@ torch::Tensor fused_fake_quantize_rows(const torch::Tensor& rows, const QuantCon
   if (!rows.is_cuda() || cfg.clip_search || cfg.granularity == Granularity::PerTensor) return {};
   const auto dtype = cuda::kernel_dtype(rows);
   if (!dtype) return {};
-  torch::Tensor in = rows.contiguous();
-  torch::Tensor out = torch::empty_like(in);
+  auto order = cuda::rows_in_memory_order(rows);
+  torch::Tensor in = order ? order->rows : rows.contiguous();
+  torch::Tensor out = torch::empty_like(in, at::MemoryFormat::Contiguous);
   c10::cuda::CUDAGuard guard(in.device());
   cuda::launch_fake_quant_rows(in.data_ptr(), out.data_ptr(), in.numel() / in.size(-1), in.size(-1), *dtype,
                                cuda::quant_args(cfg), c10::cuda::getCurrentCUDAStream().stream());
-  return out;
+  return order ? out.permute(order->back) : out;
 }
 }  // namespace
 #endif

@@ -143,7 +143,13 @@ TEST(FusedOps, TransformQuantAsTheOpsWrittenOut) {
     const nlohmann::json args = {{std::string(c.kind) == "hadamard" ? "n" : "heads", c.order}, {"fallback", true}, {"seed", 0}};
     const OnlineOp h = make_online_op(c.kind, args, {}, kCuda, c.dtype, "t");
     const OnlineOp fq = make_online_op("fake_quant", quant_args(c.bits, c.symmetric), {}, kCuda, c.dtype, "t");
-    const auto x = (torch::randn({2, 37, c.width}, kCuda) * torch::rand({2, 37, 1}, kCuda)).to(c.dtype);
+    // Rows of a head's keys as the forward has them: [B, heads, T, D] in [B, T, heads, D] memory.
+    const bool keys = c.width == 128;
+    const std::vector<int64_t> shape = keys ? std::vector<int64_t>{2, 37, 3, 128} : std::vector<int64_t>{2, 37, c.width};
+    std::vector<int64_t> row_shape = shape;
+    row_shape.back() = 1;
+    auto x = (torch::randn(shape, kCuda) * torch::rand(row_shape, kCuda)).to(c.dtype);
+    if (keys) x = x.transpose(1, 2);
     const auto got = fused_transform_quant(h, fq, x);
     ASSERT_TRUE(got.defined()) << c.kind << " " << c.order;
     ASSERT_EQ(got.sizes(), x.sizes());
@@ -152,7 +158,7 @@ TEST(FusedOps, TransformQuantAsTheOpsWrittenOut) {
     const auto want = fq.fn(transformed);
     QuantConfig cfg;
     cfg.bits = c.bits, cfg.symmetric = c.symmetric, cfg.granularity = Granularity::PerToken, cfg.clip_ratio = 0.9;
-    const auto step = find_grid(transformed, cfg).scale.to(torch::kFloat64);   // [2, 37, 1]
+    const auto step = find_grid(transformed, cfg).scale.to(torch::kFloat64);   // one per row
     const auto diff = (got.to(torch::kFloat64) - want.to(torch::kFloat64)).abs();
     const std::string what = std::string(c.kind) + " " + std::to_string(c.order) + " " + c10::toString(c.dtype);
     EXPECT_TRUE((diff <= 1.1 * step).all().item<bool>()) << what << ": up to " << (diff / step).max().item<double>() << " steps";
