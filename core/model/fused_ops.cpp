@@ -130,7 +130,7 @@ torch::Tensor fused_transform_quant(const OnlineOp& transform, const OnlineOp& q
   }
   auto order = cuda::rows_in_memory_order(x);
   auto in = order ? order->rows : x.contiguous();
-  auto out = torch::empty_like(in, at::MemoryFormat::Contiguous);
+  auto out = torch::empty_like(in);
   s.rows = in.numel() / width;
   c10::cuda::CUDAGuard guard(x.device());
   if (!cuda::launch_transform_quant(in.data_ptr(), out.data_ptr(), s, cuda::quant_args(fq->cfg), *dtype, stream()))

@@ -182,7 +182,7 @@ torch::Tensor fused_fake_quantize_rows(const torch::Tensor& rows, const QuantCon
   if (!dtype) return {};
   auto order = cuda::rows_in_memory_order(rows);
   torch::Tensor in = order ? order->rows : rows.contiguous();
-  torch::Tensor out = torch::empty_like(in, at::MemoryFormat::Contiguous);
+  torch::Tensor out = torch::empty_like(in);
   c10::cuda::CUDAGuard guard(in.device());
   cuda::launch_fake_quant_rows(in.data_ptr(), out.data_ptr(), in.numel() / in.size(-1), in.size(-1), *dtype,
                                cuda::quant_args(cfg), c10::cuda::getCurrentCUDAStream().stream());
