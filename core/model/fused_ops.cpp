@@ -95,10 +95,11 @@ torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor
   return out;
 }
 
-torch::Tensor fused_transform_quant(const OnlineOp& transform, const OnlineOp& quant, const torch::Tensor& x) {
-  if (!x.is_cuda()) return {};
-  const auto* fq = quant.fn.target<FakeQuantFn>();
-  if (!fq || !fq->cfg.enabled() || fq->cfg.clip_search || fq->cfg.granularity != Granularity::PerToken) return {};
+namespace {
+
+// The transform kernel on x for a hadamard / hadamard_heads op, quantizing
+// with `quant` (null: not); undefined where it does not cover the op or x.
+torch::Tensor transform_kernel(const OnlineOp& transform, const QuantConfig* quant, const torch::Tensor& x) {
   const auto dtype = cuda::kernel_dtype(x);
   if (!dtype || !inference_on_cuda(x) || x.dim() == 0 || x.numel() == 0) return {};
   const int64_t width = x.size(-1);
@@ -128,19 +129,35 @@ torch::Tensor fused_transform_quant(const OnlineOp& transform, const OnlineOp& q
     s.outer = outer.data_ptr();
     s.outer_padded = outer.size(0);
   }
+  s.quantize = quant != nullptr;
   auto order = cuda::rows_in_memory_order(x);
   auto in = order ? order->rows : x.contiguous();
   auto out = torch::empty_like(in);
   s.rows = in.numel() / width;
   c10::cuda::CUDAGuard guard(x.device());
-  if (!cuda::launch_transform_quant(in.data_ptr(), out.data_ptr(), s, cuda::quant_args(fq->cfg), *dtype, stream()))
-    return {};
+  const cuda::QuantArgs q = quant ? cuda::quant_args(*quant) : cuda::QuantArgs{};
+  if (!cuda::launch_transform_quant(in.data_ptr(), out.data_ptr(), s, q, *dtype, stream())) return {};
   return order ? out.permute(order->back) : out;
+}
+
+}  // namespace
+
+torch::Tensor fused_transform_quant(const OnlineOp& transform, const OnlineOp& quant, const torch::Tensor& x) {
+  if (!x.is_cuda()) return {};
+  const auto* fq = quant.fn.target<FakeQuantFn>();
+  if (!fq || !fq->cfg.enabled() || fq->cfg.clip_search || fq->cfg.granularity != Granularity::PerToken) return {};
+  return transform_kernel(transform, &fq->cfg, x);
+}
+
+torch::Tensor fused_transform(const OnlineOp& transform, const torch::Tensor& x) {
+  if (!x.is_cuda()) return {};
+  return transform_kernel(transform, nullptr, x);
 }
 
 #else
 
 torch::Tensor fused_transform_quant(const OnlineOp&, const OnlineOp&, const torch::Tensor&) { return {}; }
+torch::Tensor fused_transform(const OnlineOp&, const torch::Tensor&) { return {}; }
 torch::Tensor fused_rms_norm(const torch::Tensor&, const torch::Tensor&, double) { return {}; }
 torch::Tensor fused_rope(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&) { return {}; }
 torch::Tensor fused_decode_attention(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,

@@ -32,4 +32,10 @@ torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor
 // of the dtype away and then, rarely, one quantization step.
 torch::Tensor fused_transform_quant(const OnlineOp& transform, const OnlineOp& quant, const torch::Tensor& x);
 
+// The same kernel for a hadamard / hadamard_heads op with no quantizer after
+// it (R3 on the queries; every online Hadamard when nothing is quantized):
+// one pass over x in memory order, where apply_hadamard copies and makes two.
+// Within one unit of the dtype of the unfused ops, for the same reason.
+torch::Tensor fused_transform(const OnlineOp& transform, const torch::Tensor& x);
+
 }  // namespace qlab

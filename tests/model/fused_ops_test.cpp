@@ -28,6 +28,7 @@ TEST(FusedOps, DeclineOnTheCpu) {
                                                     {"groupsize", 0}, {"clip_ratio", 1.0}, {"clip_search", false}},
                                      {}, torch::kCPU, torch::kFloat32, "t");
   EXPECT_FALSE(fused_transform_quant(h, fq, x).defined());
+  EXPECT_FALSE(fused_transform(h, x).defined());
 }
 
 TEST(FusedOps, RmsNormAsTheLibTorchOps) {
@@ -169,6 +170,45 @@ TEST(FusedOps, TransformQuantAsTheOpsWrittenOut) {
     EXPECT_LT(diff.gt(wobble).to(torch::kFloat64).mean().item<double>(), 0.01) << what;
     // apply_ops takes the fused path for the pair.
     EXPECT_TRUE(torch::equal(apply_ops({h, fq}, x), got)) << what;
+  }
+}
+
+// The kernel without a quantizer against the transform op it replaces: the
+// same rounding to the dtype, the sums in another order. In bfloat16 a rare
+// value lands one unit away (2^-7 of it). In float32 the unfused product
+// rounds each of its p terms and the butterfly each of its log2(p) partial
+// sums, so most values differ, within (log2 p + 2) roundings of the sum of
+// |terms| <= sqrt(p) max|x|.
+TEST(FusedOps, TransformAloneAsTheUnfusedOp) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(7);
+  struct Case {
+    const char* kind;
+    int64_t order;
+    torch::ScalarType dtype;
+  };
+  for (const Case& c : {Case{"hadamard", 128, torch::kBFloat16}, Case{"hadamard", 128, torch::kFloat32},
+                        Case{"hadamard", 11008, torch::kBFloat16}, Case{"hadamard_heads", 32, torch::kBFloat16}}) {
+    const bool heads = std::string(c.kind) == "hadamard_heads";
+    const OnlineOp h = make_online_op(c.kind, {{heads ? "heads" : "n", c.order}, {"fallback", true}, {"seed", 0}}, {},
+                                      kCuda, c.dtype, "t");
+    // R3 sees the queries as [B, heads, T, D] in [B, T, heads, D] memory.
+    auto x = c.order == 128 ? torch::randn({2, 37, 4, 128}, kCuda).to(c.dtype).transpose(1, 2)
+                            : torch::randn({2, 37, heads ? 4096 : c.order}, kCuda).to(c.dtype);
+    const auto got = fused_transform(h, x);
+    ASSERT_TRUE(got.defined()) << c.kind << " " << c.order;
+    ASSERT_EQ(got.sizes(), x.sizes());
+    const auto want = h.fn(x).to(torch::kFloat64);
+    const auto diff = (got.to(torch::kFloat64) - want).abs();
+    const auto bound =
+        c.dtype == torch::kFloat32
+            ? (std::log2(double(c.order)) + 2) * std::ldexp(1.0, -24) * std::sqrt(double(c.order)) *
+                  x.abs().amax(-1, true).to(torch::kFloat64)
+            : std::ldexp(1.0, -7) * (want.abs() + std::ldexp(1.0, -8) * want.abs().amax(-1, true));
+    const std::string what = std::string(c.kind) + " " + std::to_string(c.order) + " " + c10::toString(c.dtype);
+    EXPECT_TRUE((diff <= bound).all().item<bool>()) << what << ": up to " << diff.max().item<double>();
+    if (c.dtype == torch::kBFloat16) EXPECT_LT(diff.gt(0).to(torch::kFloat64).mean().item<double>(), 0.01) << what;
+    EXPECT_TRUE(torch::equal(apply_ops({h}, x), got)) << what;
   }
 }
 

@@ -90,6 +90,16 @@ __global__ void transform_quant_rows(const T* __restrict__ x, T* __restrict__ y,
       __syncthreads();
     }
   }
+  if (!s.quantize) {
+#pragma unroll 4
+    for (int64_t i = tid; i < packs; i += threads) {
+      float v[P];
+#pragma unroll
+      for (int k = 0; k < P; ++k) v[k] = work[i * P + k];
+      store_pack<T, P>(out, i, v);
+    }
+    return;
+  }
   RowRange range;
   for (int64_t i = tid; i < width; i += threads) range.add(work[i], q.symmetric);
   const RowGrid g = block_row_grid(range, q, shared);

@@ -1,8 +1,8 @@
 // The launcher of the fused transform-and-quantize kernel
 // (transform_quant.cu): an online Hadamard, or the across-heads transform,
-// followed by the per-token fake quantizer of its output, in one pass over
-// the activation where the unfused ops make three or four. Free of LibTorch
-// headers (core/model/fused_ops.h decides when it runs).
+// and (optionally) the per-token fake quantizer of its output, in one pass
+// over the activation where the unfused ops make two to four. Free of
+// LibTorch headers (core/model/fused_ops.h decides when it runs).
 #pragma once
 #include <cstdint>
 
@@ -20,7 +20,8 @@ namespace qlab::cuda {
 //      multiple of 16): F times the [m, p] matrix, on tensor cores with
 //      float32 accumulation, rounded to the dtype: the matmul with F that
 //      apply_hadamard (or across_heads, F = M) makes;
-//   3. fake-quantized on one grid per row (QuantArgs), written to y.
+//   3. with `quantize`, fake-quantized on one grid per row (QuantArgs);
+// written to y.
 // One block per row, the row held in shared memory. False (nothing launched)
 // where the row does not fit in a block's shared memory.
 struct TransformQuantShape {
@@ -29,6 +30,7 @@ struct TransformQuantShape {
   float power_scale;
   const void* outer;      // null: no outer stage
   int64_t outer_padded;
+  bool quantize;
 };
 bool launch_transform_quant(const void* x, void* y, const TransformQuantShape& s, const QuantArgs& q, Dtype dtype,
                             void* stream);
