@@ -112,6 +112,18 @@ __global__ void transform_quant_rows(const T* __restrict__ x, T* __restrict__ y,
   }
 }
 
+// Lets transform_quant_rows<T, P> take up to `bytes` of dynamic shared memory
+// on `device`, once per kernel and device: not again inside a CUDA-graph
+// capture (a decode step), which the first, eager forward precedes.
+template <typename T, int P>
+void allow_shared_memory(int device, int bytes) {
+  static uint64_t done = 0;   // a bit per device; setting it twice is harmless
+  const uint64_t bit = uint64_t{1} << (device % 64);
+  if (done & bit) return;
+  cudaFuncSetAttribute(transform_quant_rows<T, P>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  done |= bit;
+}
+
 }  // namespace
 
 bool launch_transform_quant(const void* x, void* y, const TransformQuantShape& s, const QuantArgs& q, Dtype dtype,
@@ -131,7 +143,10 @@ bool launch_transform_quant(const void* x, void* y, const TransformQuantShape& s
     constexpr int P = 16 / sizeof(T);
     const bool packed = packs_fit(x, y, s.m * s.p, sizeof(T));
     auto kernel = packed ? transform_quant_rows<T, P> : transform_quant_rows<T, 1>;
-    if (bytes > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
+    if (bytes > 48 * 1024) {
+      const int most = limit - static_cast<int>(32 * sizeof(float));   // beside the kernel's static array
+      packed ? allow_shared_memory<T, P>(device, most) : allow_shared_memory<T, 1>(device, most);
+    }
     kernel<<<static_cast<unsigned>(s.rows), row_threads(s.m * s.p / (packed ? P : 1)), bytes,
              static_cast<cudaStream_t>(stream)>>>(static_cast<const T*>(x), static_cast<T*>(y), s, q);
     launched = true;
