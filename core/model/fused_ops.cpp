@@ -31,18 +31,37 @@ bool inference_on_cuda(const torch::Tensor& t) {
 // tensors' device current (a model on cuda:1 must not launch on cuda:0).
 void* stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
 
+// Where the norm kernels apply to x and weight.
+bool norm_kernel_fits(const torch::Tensor& x, const torch::Tensor& weight) {
+  return cuda::kernel_dtype(x) && inference_on_cuda(x) && inference_on_cuda(weight) &&
+         weight.scalar_type() == x.scalar_type() && weight.dim() == 1 && x.dim() > 0 && weight.size(0) == x.size(-1);
+}
+
 }  // namespace
 
 torch::Tensor fused_rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
-  auto dtype = cuda::kernel_dtype(x);
-  if (!dtype || !inference_on_cuda(x) || !inference_on_cuda(weight) || weight.scalar_type() != x.scalar_type() ||
-      weight.dim() != 1 || weight.size(0) != x.size(-1))
-    return {};
+  if (!norm_kernel_fits(x, weight)) return {};
   auto in = x.contiguous(), w = weight.contiguous();
   auto y = torch::empty_like(in);
   c10::cuda::CUDAGuard guard(x.device());
   cuda::launch_rms_norm(in.data_ptr(), w.data_ptr(), y.data_ptr(), in.numel() / in.size(-1), in.size(-1),
-                        float(eps), *dtype, stream());
+                        float(eps), *cuda::kernel_dtype(x), stream());
+  return y;
+}
+
+torch::Tensor fused_rms_norm_quant(const torch::Tensor& x, const torch::Tensor& weight, double eps,
+                                   const OnlineOp& quant) {
+  if (!x.is_cuda()) return {};
+  const auto* fq = quant.fn.target<FakeQuantFn>();
+  if (!fq || !fq->cfg.enabled() || fq->cfg.clip_search || fq->cfg.granularity != Granularity::PerToken ||
+      !norm_kernel_fits(x, weight))
+    return {};
+  auto in = x.contiguous(), w = weight.contiguous();
+  auto y = torch::empty_like(in);
+  c10::cuda::CUDAGuard guard(x.device());
+  if (!cuda::launch_rms_norm_quant(in.data_ptr(), w.data_ptr(), y.data_ptr(), in.numel() / in.size(-1), in.size(-1),
+                                   float(eps), cuda::quant_args(fq->cfg), *cuda::kernel_dtype(x), stream()))
+    return {};
   return y;
 }
 
@@ -159,6 +178,7 @@ torch::Tensor fused_transform(const OnlineOp& transform, const torch::Tensor& x)
 torch::Tensor fused_transform_quant(const OnlineOp&, const OnlineOp&, const torch::Tensor&) { return {}; }
 torch::Tensor fused_transform(const OnlineOp&, const torch::Tensor&) { return {}; }
 torch::Tensor fused_rms_norm(const torch::Tensor&, const torch::Tensor&, double) { return {}; }
+torch::Tensor fused_rms_norm_quant(const torch::Tensor&, const torch::Tensor&, double, const OnlineOp&) { return {}; }
 torch::Tensor fused_rope(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&) { return {}; }
 torch::Tensor fused_decode_attention(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
                                      const torch::Tensor&, const torch::Tensor&) {

@@ -12,6 +12,13 @@ namespace qlab {
 // rms_norm (model.h), within float32 rounding of the reduction.
 torch::Tensor fused_rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
 
+// The op `quant` (a per-token fake quantizer, no clip search) applied to
+// rms_norm(x, weight, eps), in one kernel, bit for bit what the two kernels
+// give: for the input norms, whose output only the quantizer of q, k, v
+// (gate, up) reads.
+torch::Tensor fused_rms_norm_quant(const torch::Tensor& x, const torch::Tensor& weight, double eps,
+                                   const OnlineOp& quant);
+
 // apply_rope (rope.h), bit for bit.
 torch::Tensor fused_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
 

@@ -101,6 +101,21 @@ static std::vector<torch::Tensor> shared_inputs(std::initializer_list<const Line
   return out;
 }
 
+// shared_inputs of rms_norm(x, w) for the linears that read it. Where they
+// all have one list and it starts with a fake quantizer, the norm and the
+// quantizer run as one kernel where one applies (the normed activation
+// itself is then never needed).
+static std::vector<torch::Tensor> normed_inputs(const torch::Tensor& x, const torch::Tensor& w, double eps,
+                                                std::initializer_list<const Linear*> linears) {
+  const std::vector<OnlineOp>& ops = (*linears.begin())->input_ops;
+  const bool one_list =
+      std::all_of(linears.begin(), linears.end(), [&](const Linear* l) { return same_ops(l->input_ops, ops); });
+  if (one_list && !ops.empty())
+    if (auto y = fused_rms_norm_quant(x, w, eps, ops.front()); y.defined())
+      return std::vector<torch::Tensor>(linears.size(), apply_ops({ops.begin() + 1, ops.end()}, y));
+  return shared_inputs(linears, rms_norm(x, w, eps));
+}
+
 void Linear::bake() {
   if (weight_ops.empty()) return;
   torch::NoGradGuard no_grad;
@@ -193,8 +208,7 @@ torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::T
                             const Model::Positions& pos, KVCache* cache, size_t index, bool fused) {
   const int64_t B = hidden.size(0), T = hidden.size(1);
   const int64_t H = c.num_heads, KV = c.num_kv_heads, D = c.head_dim;
-  auto a = rms_norm(hidden, L.input_norm, c.rms_norm_eps);
-  auto in = shared_inputs({&L.q, &L.k, &L.v}, a);
+  auto in = normed_inputs(hidden, L.input_norm, c.rms_norm_eps, {&L.q, &L.k, &L.v});
   auto q = product(L.q, in[0]).view({B, T, H, D}).transpose(1, 2);
   auto k = product(L.k, in[1]).view({B, T, KV, D}).transpose(1, 2);
   auto v = product(L.v, in[2]).view({B, T, KV, D}).transpose(1, 2);
@@ -205,8 +219,7 @@ torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::T
   auto attn = attention(q, k, v, pos.mask, fused, cache ? cache->write_at : torch::Tensor());
   auto h = apply_ops(L.attn_skip_ops, hidden) + L.o.forward(attn.transpose(1, 2).reshape({B, T, H * D}));
 
-  auto m = rms_norm(h, L.post_attn_norm, c.rms_norm_eps);
-  auto mlp_in = shared_inputs({&L.gate, &L.up}, m);
+  auto mlp_in = normed_inputs(h, L.post_attn_norm, c.rms_norm_eps, {&L.gate, &L.up});
   return apply_ops(L.mlp_skip_ops, h) +
          L.down.forward(torch::silu(product(L.gate, mlp_in[0])) * product(L.up, mlp_in[1]));
 }

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/model/fused_ops.h"
+#include "core/model/model.h"
 #include "core/model/rope.h"
 #include "core/quant/online.h"
 #include "core/quant/quantizer.h"
@@ -29,6 +30,7 @@ TEST(FusedOps, DeclineOnTheCpu) {
                                      {}, torch::kCPU, torch::kFloat32, "t");
   EXPECT_FALSE(fused_transform_quant(h, fq, x).defined());
   EXPECT_FALSE(fused_transform(h, x).defined());
+  EXPECT_FALSE(fused_rms_norm_quant(x, torch::ones({8}), 1e-5, fq).defined());
 }
 
 TEST(FusedOps, RmsNormAsTheLibTorchOps) {
@@ -48,6 +50,23 @@ TEST(FusedOps, RmsNormAsTheLibTorchOps) {
     const double ulp = dtype == torch::kFloat32 ? 1e-6 : 1.0 / 128;
     EXPECT_LE((diff / want.to(torch::kFloat64).abs().clamp_min(1e-3)).max().item<double>(), 1.01 * ulp) << dtype;
     if (dtype == torch::kBFloat16) EXPECT_LT(diff.gt(0).to(torch::kFloat64).mean().item<double>(), 0.01);
+  }
+}
+
+TEST(FusedOps, RmsNormQuantBitForBitAsTheTwoKernels) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(8);
+  for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    auto x = (3 * torch::randn({3, 7, 1000}, kCuda)).to(dtype);
+    auto w = (1 + 0.1 * torch::randn({1000}, kCuda)).to(dtype);
+    for (bool symmetric : {true, false}) {
+      const OnlineOp fq = make_online_op("fake_quant", {{"bits", 4}, {"symmetric", symmetric}, {"granularity", "per_token"},
+                                                        {"groupsize", 0}, {"clip_ratio", 0.9}, {"clip_search", false}},
+                                         {}, kCuda, dtype, "t");
+      auto got = fused_rms_norm_quant(x, w, 1e-6, fq);
+      ASSERT_TRUE(got.defined());
+      EXPECT_TRUE(torch::equal(got, fq.fn(rms_norm(x, w, 1e-6)))) << dtype << (symmetric ? " sym" : " asym");
+    }
   }
 }
 
