@@ -10,9 +10,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/allocator.h"
+
 namespace fs = std::filesystem;
 
 namespace qlab::test {
+
+// The test binaries' main is GoogleTest's: the heap is set up as qlab's own
+// main does it (core/allocator.h) before any test runs.
+static const bool kHeapKeepsFreedMemory = (keep_freed_memory(), true);
 
 static std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);

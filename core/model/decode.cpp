@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+#include <stdexcept>
+
 #include "core/model/rope.h"
 
 // Set by CMake for this file where LibTorch has CUDA.
@@ -9,6 +12,7 @@
 #define QLAB_CUDA_GRAPHS 0
 #endif
 #if QLAB_CUDA_GRAPHS
+#include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -152,6 +156,43 @@ class FixedShapeDecoder : public Decoder {
 };
 
 }  // namespace
+
+struct TokenReadback::Pending {
+  torch::Tensor host;
+#if QLAB_CUDA_GRAPHS
+  std::optional<at::cuda::CUDAEvent> copied;
+#endif
+};
+
+TokenReadback::TokenReadback() = default;
+TokenReadback::~TokenReadback() = default;
+
+void TokenReadback::push(const torch::Tensor& tokens) {
+  auto p = std::make_unique<Pending>();
+#if QLAB_CUDA_GRAPHS
+  if (tokens.is_cuda()) {
+    c10::cuda::CUDAGuard on_device(tokens.device());
+    p->host = torch::empty(tokens.sizes(), torch::TensorOptions().dtype(tokens.scalar_type()).pinned_memory(true));
+    p->host.copy_(tokens, /*non_blocking=*/true);
+    p->copied.emplace();
+    p->copied->record(c10::cuda::getCurrentCUDAStream());
+    pending_.push_back(std::move(p));
+    return;
+  }
+#endif
+  p->host = tokens.to(torch::kCPU, /*non_blocking=*/false, /*copy=*/true);
+  pending_.push_back(std::move(p));
+}
+
+torch::Tensor TokenReadback::pop() {
+  if (pending_.empty()) throw std::logic_error("TokenReadback::pop: nothing pushed");
+  auto p = std::move(pending_.front());
+  pending_.pop_front();
+#if QLAB_CUDA_GRAPHS
+  if (p->copied) p->copied->synchronize();
+#endif
+  return p->host;
+}
 
 std::unique_ptr<Decoder> make_decoder(const Model& model, KVCache& cache, const torch::Tensor& mask,
                                       DecodePath path) {

@@ -11,6 +11,7 @@
 // than GPU time at small batch). Both compute the same function: the fixed
 // shape only adds masked positions of probability zero.
 #pragma once
+#include <deque>
 #include <memory>
 
 #include "core/model/model.h"
@@ -26,11 +27,27 @@ enum class DecodePath {
 class Decoder {
  public:
   virtual ~Decoder() = default;
-  // ids [rows, 1] int64 on the CPU -> logits [rows, vocab] float32 of the
-  // fed tokens, valid until the next call.
+  // ids [rows, 1] int64 on the CPU or the model's device -> logits [rows,
+  // vocab] float32 of the fed tokens, valid until the next call.
   virtual torch::Tensor step(const torch::Tensor& ids) = 0;
   // Keeps the batch rows `rows` (int64 indices on the CPU, in that order).
   virtual void keep_rows(const torch::Tensor& rows) = 0;
+};
+
+// Tokens picked on the device, read on the host without waiting for the work
+// queued after them (a copy to pinned memory and an event each), so that the
+// host can launch the next decode step before it reads this step's tokens and
+// the GPU does not wait for the host between steps. CPU tokens pass through.
+class TokenReadback {
+ public:
+  TokenReadback();
+  ~TokenReadback();
+  void push(const torch::Tensor& tokens);   // int64, any device; copied as it is now
+  torch::Tensor pop();                      // the oldest pushed, on the CPU, once its copy is done
+
+ private:
+  struct Pending;
+  std::deque<std::unique_ptr<Pending>> pending_;
 };
 
 // The decoder for a cache that holds the prompts; mask [B, T] (1 = real

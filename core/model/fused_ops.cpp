@@ -1,7 +1,7 @@
 #include "core/model/fused_ops.h"
 
-#include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 // Set by CMake for this file where the kernels are built.
 #ifndef QLAB_CUDA_KERNELS
@@ -70,7 +70,7 @@ torch::Tensor fused_rope(const torch::Tensor& x, const torch::Tensor& cos, const
   if (!dtype || x.dim() != 4 || x.stride(3) != 1 || x.size(3) % 2 != 0 || !inference_on_cuda(x) ||
       !inference_on_cuda(cos) || cos.scalar_type() != x.scalar_type() || sin.scalar_type() != x.scalar_type() ||
       cos.dim() != 3 || cos.sizes() != sin.sizes() || cos.size(1) != x.size(2) || cos.size(2) != x.size(3) ||
-      (cos.size(0) != 1 && cos.size(0) != x.size(0)))
+      (cos.size(0) != 1 && cos.size(0) != x.size(0)) || x.numel() >= (int64_t(1) << 31))
     return {};
   auto y = torch::empty_like(x);   // the same strides: x is a dense view
   if (y.strides() != x.strides()) return {};
@@ -88,7 +88,7 @@ torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor
   const int64_t B = q.size(0), H = q.size(1), D = q.size(3), KV = k.size(1), C = k.size(2);
   if ((D != 64 && D != 128) || H % KV != 0 || H / KV > 8 || !k.is_contiguous() || !v.is_contiguous() ||
       k.scalar_type() != q.scalar_type() || v.scalar_type() != q.scalar_type() || k.size(0) != B ||
-      last_key.scalar_type() != torch::kLong)
+      last_key.scalar_type() != torch::kLong || C * D >= (int64_t(1) << 31) || B * KV >= (int64_t(1) << 31))
     return {};
   const bool* allowed = nullptr;
   if (mask.defined()) {
@@ -96,18 +96,18 @@ torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor
       return {};
     allowed = mask.data_ptr<bool>();
   }
-  // Chunks of 64 keys, so that a warp walks 16 and many blocks keep loads in
-  // flight (a block walking a row's whole cache is latency-bound); chunks of
-  // 16 where rows x kv heads are few (batch 1). Fixed by the shapes, so that a
-  // graph replays it.
-  const int64_t splits = std::min<int64_t>((C + 15) / 16, std::max<int64_t>((C + 63) / 64, (528 + B * KV - 1) / (B * KV)));
-  const int64_t rep = H / KV;
+  // The kernel reads q, k and v in 16-byte packs.
+  const int64_t pack = 16 / q.element_size();
+  auto aligned = [](const torch::Tensor& t) { return reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0; };
+  if (!aligned(q) || !aligned(k) || !aligned(v) || q.stride(0) % pack != 0 || q.stride(1) % pack != 0) return {};
+  c10::cuda::CUDAGuard guard(q.device());
+  const int64_t splits = cuda::decode_attention_splits(B * KV, C);
+  const int64_t rep = H / KV, records = splits > 1 ? B * KV * splits * rep : 0;
   auto floats = q.options().dtype(torch::kFloat32);
-  auto partial = torch::empty({B * KV * splits * rep * D}, floats);
-  auto stats = torch::empty({B * KV * splits * rep * 2}, floats);
+  auto partial = torch::empty({records * D}, floats);
+  auto stats = torch::empty({records * 2}, floats);
   auto out = torch::empty({B, H, 1, D}, q.options());
   cuda::DecodeAttentionShape shape{B, H, KV, C, D, q.stride(0), q.stride(1), splits, float(1.0 / std::sqrt(double(D)))};
-  c10::cuda::CUDAGuard guard(q.device());
   cuda::launch_decode_attention(q.data_ptr(), k.data_ptr(), v.data_ptr(), allowed, last_key.data_ptr<int64_t>(),
                                 partial.data_ptr<float>(), stats.data_ptr<float>(), out.data_ptr(), shape, *dtype,
                                 stream());

@@ -7,11 +7,12 @@
 
 namespace qlab {
 
-// Picks the next token of every row from its float32 logits [B, vocab].
-// Sampling runs on the CPU with one seeded generator, so that a seed gives the
-// same text on every device.
+// Picks the next token of every row from its float32 logits [B, vocab]:
+// greedy on the logits' device, so that the tokens can be fed back without a
+// trip through the host. Sampling runs on the CPU with one seeded generator,
+// so that a seed gives the same text on every device.
 static torch::Tensor next_tokens(const torch::Tensor& logits, const GenerateOptions& o, torch::Generator& gen) {
-  if (o.greedy) return logits.argmax(-1).cpu();
+  if (o.greedy) return logits.argmax(-1);
   auto probs = torch::softmax(logits.cpu().to(torch::kFloat64) / o.temperature, -1);
   if (o.top_p < 1.0) {
     // Nucleus: keep the most likely tokens until their mass reaches top_p (at
@@ -50,7 +51,8 @@ std::vector<std::vector<int64_t>> generate(Model& model, const std::vector<std::
   KVCache cache(T + o.max_new_tokens);
   std::vector<std::vector<int64_t>> out(B);
   // The batch holds the rows still running (row_of: their prompt index) and
-  // some finished ones, fed padding. Once a quarter of it has finished it is
+  // some finished ones, fed their own next tokens, which are never read (a
+  // row's tokens do not depend on what the other rows are fed). Once a quarter of it has finished it is
   // compacted, so that short answers (a refusal) stop costing compute, while
   // the cache is copied only O(log B) times.
   std::vector<int64_t> row_of(B);
@@ -60,35 +62,49 @@ std::vector<std::vector<int64_t>> generate(Model& model, const std::vector<std::
   if (o.max_new_tokens <= 0) return out;
   auto logits = model.head(model.hidden_states(ids, padded ? mask : torch::Tensor(), &cache).select(1, -1));
   auto decoder = make_decoder(model, cache, padded ? mask : torch::Tensor(), o.decode_path);
-  for (int64_t step = 0; step < o.max_new_tokens && running > 0; ++step) {
-    if (step > 0) logits = decoder->step(ids);
-    auto next = next_tokens(logits, o, gen);   // [rows] int64 on the CPU
-    auto next_a = next.accessor<int64_t, 1>();
-    const int64_t rows = next.size(0);
+  // Greedy decoding runs a step ahead: step s + 1 is launched on step s's
+  // tokens (still on the device) before the host reads them, so that reading
+  // tokens and launching work on the host overlap the GPU's work instead of
+  // waiting for it. The host then learns that the batch should shrink, or
+  // that every row has stopped, one step late: that step's logits are
+  // compacted with the batch (the kept rows' logits, computed in the larger
+  // batch), or thrown away; no token past a row's stop or the last step is
+  // emitted. Sampling reads each step's tokens at once (they come from the
+  // CPU anyway), so that the batch, and with it the seeded generator's
+  // draws, shrinks at the step where a quarter of it has finished.
+  const bool ahead = o.greedy;
+  TokenReadback readback;
+  for (int64_t step = 0;; ++step) {
+    auto next = next_tokens(logits, o, gen);   // [rows] int64 (on the device when greedy)
+    readback.push(next);
+    const bool last = step + 1 == o.max_new_tokens;
+    if (ahead && !last) logits = decoder->step(next.unsqueeze(1));
+    auto picked = readback.pop();
+    auto picked_a = picked.accessor<int64_t, 1>();
+    const int64_t rows = picked.size(0);
     for (int64_t r = 0; r < rows; ++r) {
-      if (done[r]) {
-        next_a[r] = o.pad_id;   // a finished row is fed padding; its output is never read
-        continue;
-      }
-      out[row_of[r]].push_back(next_a[r]);
-      if (std::find(o.stop_ids.begin(), o.stop_ids.end(), next_a[r]) != o.stop_ids.end()) {
+      if (done[r]) continue;
+      out[row_of[r]].push_back(picked_a[r]);
+      if (std::find(o.stop_ids.begin(), o.stop_ids.end(), picked_a[r]) != o.stop_ids.end()) {
         done[r] = true;
         --running;
       }
     }
-    ids = next.unsqueeze(1);
-    if (running > 0 && running <= rows * 3 / 4) {
+    if (last || running == 0) break;
+    if (running <= rows * 3 / 4) {
       std::vector<int64_t> keep;
       for (int64_t r = 0; r < rows; ++r)
         if (!done[r]) keep.push_back(r);
       auto index = torch::tensor(keep, torch::kLong);
       decoder->keep_rows(index);
-      ids = ids.index_select(0, index);
+      next = next.index_select(0, index.to(next.device()));
+      if (ahead) logits = logits.index_select(0, index.to(logits.device()));
       std::vector<int64_t> kept_rows;
       for (int64_t r : keep) kept_rows.push_back(row_of[r]);
       row_of = std::move(kept_rows);
       done.assign(keep.size(), false);
     }
+    if (!ahead) logits = decoder->step(next.unsqueeze(1));
   }
   return out;
 }

@@ -50,11 +50,21 @@ void score_batch(Model& model, const std::vector<const Row*>& rows, int64_t pad_
   auto ids = torch::full({int64_t(rows.size()), L}, pad_id, torch::kLong);
   for (size_t b = 0; b < rows.size(); ++b)
     ids[b].narrow(0, 0, rows[b]->ids.size()).copy_(torch::tensor(rows[b]->ids, torch::kLong));
-  auto logits = model.forward(ids.to(model.device));   // [B, L, V] float32
+  // Only the positions that predict a continuation token (n-k-1 .. n-2 for
+  // tokens n-k .. n-1) go through the head: the whole batch's float32 logits
+  // over a 128k vocabulary would be half a MB per position.
+  auto hidden = model.hidden_states(ids.to(model.device));   // [B, L, hidden]
+  std::vector<torch::Tensor> picked;
   for (size_t b = 0; b < rows.size(); ++b) {
-    int64_t n = rows[b]->ids.size(), k = rows[b]->n_cont;
-    // Positions n-k-1 .. n-2 predict tokens n-k .. n-1; float64 as token_logprobs.
-    auto pos = logits[b].narrow(0, n - k - 1, k);
+    const int64_t n = rows[b]->ids.size(), k = rows[b]->n_cont;
+    picked.push_back(hidden[b].narrow(0, n - k - 1, k));
+  }
+  auto logits = model.head(torch::cat(picked));   // [sum of k, V] float32
+  int64_t first = 0;
+  for (size_t b = 0; b < rows.size(); ++b) {
+    const int64_t n = rows[b]->ids.size(), k = rows[b]->n_cont;
+    auto pos = logits.narrow(0, first, k);   // float64 below, as token_logprobs
+    first += k;
     auto target = ids[b].narrow(0, n - k, k).to(pos.device());
     auto logp = torch::log_softmax(pos.to(torch::kFloat64), -1);
     out[b]->logprob = logp.gather(1, target.unsqueeze(1)).sum().item<double>();

@@ -75,16 +75,19 @@ TEST(FusedOps, RopeBitForBitAsTheLibTorchOps) {
   torch::manual_seed(4);
   RopeConfig rope;
   for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
-    for (int64_t cos_batch : {1, 2}) {
-      // [B, T, H, D] seen as [B, H, T, D], as the forward makes q and k.
-      auto x = torch::randn({2, 5, 3, 64}, kCuda).to(dtype).transpose(1, 2);
-      auto pos = torch::arange(5, torch::TensorOptions().dtype(torch::kLong).device(kCuda)).unsqueeze(0).repeat({cos_batch, 1}) + 7;
-      auto [cos, sin] = rope_cos_sin(rope_inv_freq(rope, 64), pos, dtype);
-      auto rotated = torch::cat({-x.narrow(-1, 32, 32), x.narrow(-1, 0, 32)}, -1);
-      auto want = x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
-      auto got = fused_rope(x, cos, sin);
-      ASSERT_TRUE(got.defined());
-      EXPECT_TRUE(torch::equal(got, want)) << dtype << " cos batch " << cos_batch;
+    // head_dim 64 is read in 16-byte packs; 36 (half of it not a whole pack) one element at a time.
+    for (int64_t D : {64, 36}) {
+      for (int64_t cos_batch : {1, 2}) {
+        // [B, T, H, D] seen as [B, H, T, D], as the forward makes q and k.
+        auto x = torch::randn({2, 5, 3, D}, kCuda).to(dtype).transpose(1, 2);
+        auto pos = torch::arange(5, torch::TensorOptions().dtype(torch::kLong).device(kCuda)).unsqueeze(0).repeat({cos_batch, 1}) + 7;
+        auto [cos, sin] = rope_cos_sin(rope_inv_freq(rope, D), pos, dtype);
+        auto rotated = torch::cat({-x.narrow(-1, D / 2, D / 2), x.narrow(-1, 0, D / 2)}, -1);
+        auto want = x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
+        auto got = fused_rope(x, cos, sin);
+        ASSERT_TRUE(got.defined());
+        EXPECT_TRUE(torch::equal(got, want)) << dtype << " D " << D << " cos batch " << cos_batch;
+      }
     }
   }
 }
@@ -106,22 +109,40 @@ torch::Tensor attention_by_hand(const torch::Tensor& q, const torch::Tensor& k, 
 TEST(FusedOps, DecodeAttentionReadsOnlyTheWrittenKeys) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   torch::manual_seed(5);
-  struct Case { int64_t B, H, KV, D, C, last; };
-  // Batch 1 splits the keys into chunks; GQA shares a kv head; D = 64 and 128.
-  for (Case c : {Case{1, 4, 4, 128, 300, 170}, Case{3, 8, 2, 64, 96, 95}, Case{5, 4, 1, 128, 40, 12}}) {
-    auto q = torch::randn({c.B, 1, c.H, c.D}, kCuda).transpose(1, 2);   // strided, as the forward's
-    auto k = torch::randn({c.B, c.KV, c.C, c.D}, kCuda), v = torch::randn({c.B, c.KV, c.C, c.D}, kCuda);
+  struct Case { int64_t B, H, KV, D, C, last, pad; torch::ScalarType dtype; };
+  const Case cases[] = {
+      // Batch 1: the keys split over many blocks, some of them all padding.
+      {1, 4, 4, 128, 300, 170, 40, torch::kFloat32},
+      // GQA sharing a kv head (4 and 7 query heads a kv head); D = 64.
+      {3, 8, 2, 64, 96, 95, 3, torch::kFloat32},
+      {2, 14, 2, 64, 50, 33, 5, torch::kBFloat16},
+      {5, 4, 1, 128, 40, 12, 3, torch::kFloat32},
+      // A large batch (1,280 row-heads: one split, no combine, on a GPU of
+      // fewer than 320 SMs) walking several tiles of keys, in the model's dtype.
+      {40, 32, 32, 128, 300, 290, 7, torch::kBFloat16},
+  };
+  for (const Case& c : cases) {
+    auto q = torch::randn({c.B, 1, c.H, c.D}, kCuda).to(c.dtype).transpose(1, 2);   // strided, as the forward's
+    auto k = torch::randn({c.B, c.KV, c.C, c.D}, kCuda).to(c.dtype), v = torch::randn({c.B, c.KV, c.C, c.D}, kCuda).to(c.dtype);
     // Past the last key: NaN, which the result would show if it were read.
     k.narrow(2, c.last + 1, c.C - c.last - 1).fill_(std::nan(""));
     v.narrow(2, c.last + 1, c.C - c.last - 1).fill_(std::nan(""));
     auto allowed = torch::ones({c.B, c.C}, torch::TensorOptions().dtype(torch::kBool).device(kCuda));
-    allowed.narrow(1, 0, 3).narrow(0, 0, 1).fill_(false);    // left padding of row 0
+    allowed.narrow(1, 0, c.pad).narrow(0, 0, 1).fill_(false);    // left padding of row 0
+    auto want = attention_by_hand(q, k, v, allowed, c.last);
+    // The padding may be read but must not count: NaN there too.
+    k.narrow(0, 0, 1).narrow(2, 0, c.pad).fill_(std::nan(""));
+    v.narrow(0, 0, 1).narrow(2, 0, c.pad).fill_(std::nan(""));
     auto last = torch::full({1}, c.last, torch::TensorOptions().dtype(torch::kLong).device(kCuda));
     auto got = fused_decode_attention(q, k, v, allowed.view({c.B, 1, 1, c.C}), last);
     ASSERT_TRUE(got.defined());
     ASSERT_EQ(got.sizes(), (std::vector<int64_t>{c.B, c.H, 1, c.D}));
-    auto want = attention_by_hand(q, k, v, allowed, c.last);
-    EXPECT_LT((got.to(torch::kFloat64) - want).abs().max().item<double>(), 2e-5) << "B " << c.B << " D " << c.D;
+    EXPECT_EQ(got.scalar_type(), c.dtype);
+    // float32 sums in any order; in bf16 also the output's rounding, half a
+    // unit in its last place (2^-8 of it).
+    const double rel = c.dtype == torch::kBFloat16 ? 1.0 / 256 : 0.0;
+    auto excess = (got.to(torch::kFloat64) - want).abs() - rel * want.abs();
+    EXPECT_LT(excess.max().item<double>(), 2e-5) << "B " << c.B << " H " << c.H << " D " << c.D;
   }
 }
 

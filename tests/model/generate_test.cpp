@@ -93,6 +93,43 @@ TEST(Generate, RowsThatFinishLeaveTheBatchAndTheRestGoOnUnchanged) {
   EXPECT_GE(stopped_early, 4u);   // enough finished rows for the batch to shrink
 }
 
+TEST(Generate, NothingPastAStopOrTheLastStepIsEmitted) {
+  // Greedy decoding launches a step before it reads the last one's tokens:
+  // the step after every row has stopped, or after the last, is computed and
+  // must not show. Identical prompts stop at the same step.
+  auto m = test::random_model(test::tiny_config("llama_gqa"), 23);
+  const Ids prompt = {1, 40, 41};
+  const auto free_run = greedy_by_hand(m, prompt, 8);
+  const std::vector<Ids> prompts(3, prompt);
+  auto o = greedy(8);
+  o.stop_ids = {free_run[3]};
+  const auto want = greedy_by_hand(m, prompt, 8, o.stop_ids);
+  ASSERT_LT(want.size(), 8u);
+  for (const auto& got : generate(m, prompts, o)) EXPECT_EQ(got, want);
+  // The stop token at the last step, and a single step.
+  for (int64_t n : {int64_t(want.size()), int64_t(1)}) {
+    o.max_new_tokens = n;
+    for (const auto& got : generate(m, prompts, o)) EXPECT_EQ(got, Ids(want.begin(), want.begin() + n)) << n;
+  }
+}
+
+TEST(Generate, TokenReadbackReturnsTokensInOrder) {
+  std::vector<torch::Device> devices = {torch::kCPU};
+  if (torch::cuda::is_available()) devices.push_back(torch::kCUDA);
+  for (auto device : devices) {
+    auto a = torch::tensor({3, 1, 4}, torch::kLong).to(device), b = torch::tensor({1, 5}, torch::kLong).to(device);
+    TokenReadback readback;
+    readback.push(a);
+    readback.push(b);
+    a.fill_(0);   // after the push: the copy already taken is what comes back
+    auto first = readback.pop(), second = readback.pop();
+    EXPECT_TRUE(first.device().is_cpu());
+    EXPECT_TRUE(torch::equal(first, torch::tensor({3, 1, 4}, torch::kLong))) << device;
+    EXPECT_TRUE(torch::equal(second, torch::tensor({1, 5}, torch::kLong))) << device;
+    EXPECT_THROW(readback.pop(), std::logic_error);
+  }
+}
+
 // Ragged prompts whose rows stop at different steps (so that the batch is
 // compacted while others run) decoded both ways on `device`.
 void expect_fixed_shape_equals_dynamic(torch::Device device) {

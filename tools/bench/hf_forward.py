@@ -24,15 +24,17 @@ with torch.device("cuda"):
 params = sum(p.numel() for p in model.parameters()) - cfg.vocab_size * cfg.hidden_size
 print("| transformers | batch | tokens/s | ms / forward | peak GiB | matrix-rate fraction |\n|---|---|---|---|---|---|")
 with torch.no_grad():
-    for b in [int(x) for x in a.batch.split(",")]:
+    # "loss": the perplexity path, logits and the mean next-token NLL (labels given).
+    for mode, b in [(m, int(x)) for m in ["bf16 sdpa", "bf16 sdpa, loss"] for x in a.batch.split(",")]:
         ids = torch.randint(cfg.vocab_size, (b, a.seqlen), device="cuda")
-        model(ids)
+        run = (lambda: model(ids, labels=ids)) if mode == "bf16 sdpa, loss" else (lambda: model(ids))
+        run()
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         t0 = time.perf_counter()
         for _ in range(a.iters):
-            model(ids)
+            run()
         torch.cuda.synchronize()
         per = (time.perf_counter() - t0) / a.iters
         tps = b * a.seqlen / per
-        print(f"| bf16 sdpa | {b} | {tps:.0f} | {per*1e3:.1f} | {torch.cuda.max_memory_allocated()/2**30:.1f} | {2*params*tps/(a.peak_tflops*1e12):.2f} |", flush=True)
+        print(f"| {mode} | {b} | {tps:.0f} | {per*1e3:.1f} | {torch.cuda.max_memory_allocated()/2**30:.1f} | {2*params*tps/(a.peak_tflops*1e12):.2f} |", flush=True)

@@ -5,6 +5,7 @@
 #include <exception>
 #include <iostream>
 
+#include "core/allocator.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "tools/qlab/command.h"
@@ -34,6 +35,7 @@ static void print_usage(std::ostream& os) {
 }
 
 int main(int argc, char** argv) {
+  qlab::keep_freed_memory();
   if (argc < 2) {
     print_usage(std::cerr);
     return qlab::kExitUsage;

@@ -36,17 +36,21 @@ void launch_rope(const void* x, const void* cos, const void* sin, void* y, const
 // scale) v over the keys 0..*last_key that `allowed` [B, C] permits (null:
 // all of them), in float32, written in the dtype. Keys past *last_key are not
 // read, so the cost follows the filled length while every shape stays fixed
-// (a CUDA graph replays it). The keys are cut into `splits` chunks computed
-// in parallel and combined (flash-decoding).
+// (a CUDA graph replays it). Each row's written keys are cut into `splits`
+// equal parts computed in parallel and combined (flash-decoding).
 // q: [B, H, D] with strides (q_stride_b, q_stride_h, 1); k, v: [B, KV, C, D]
-// contiguous; out: [B, H, D] contiguous. partial: B*KV*splits*rep*D floats,
-// stats: B*KV*splits*rep*2 floats (rep = H / KV <= 8; D 64 or 128).
+// contiguous; out: [B, H, D] contiguous; q, k, v 16-byte aligned (strides
+// included). With splits > 1, partial: B*KV*splits*rep*D floats and stats:
+// B*KV*splits*rep*2 floats (rep = H / KV <= 8; D 64 or 128); unused at 1.
 struct DecodeAttentionShape {
   int64_t B, H, KV, C, D;
   int64_t q_stride_b, q_stride_h;
   int64_t splits;
   float scale;
 };
+// The splits for B * KV (row, kv head) pairs and a capacity C on the current
+// device: a function of the shapes, so that a graph replays the same launch.
+int64_t decode_attention_splits(int64_t rows_heads, int64_t capacity);
 void launch_decode_attention(const void* q, const void* k, const void* v, const bool* allowed,
                              const int64_t* last_key, float* partial, float* stats, void* out,
                              const DecodeAttentionShape& s, Dtype dtype, void* stream);

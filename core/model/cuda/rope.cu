@@ -6,19 +6,69 @@ namespace {
 
 constexpr int kThreads = 256;
 
-template <typename T>
-__global__ void rope(const T* __restrict__ x, const T* __restrict__ cos, const T* __restrict__ sin, T* __restrict__ y,
-                     RopeShape s) {
-  const int64_t i = int64_t(blockIdx.x) * kThreads + threadIdx.x;
-  if (i >= s.B * s.H * s.T * s.D) return;
-  const int64_t d = i % s.D, t = (i / s.D) % s.T, h = (i / (s.D * s.T)) % s.H, b = i / (s.D * s.T * s.H);
-  const int64_t half = s.D / 2, at = b * s.stride_b + h * s.stride_h + t * s.stride_t;
-  const float rotated = d < half ? -load(x + at + d + half) : load(x + at + d - half);
-  const int64_t c = ((s.cos_batch == 1 ? 0 : b) * s.T + t) * s.D + d;
-  // _rn: no contraction into a fused multiply-add, which the three ops never do.
-  store(y + at + d, __fadd_rn(round_to<T>(__fmul_rn(load(x + at + d), load(cos + c))),
-                              round_to<T>(__fmul_rn(rotated, load(sin + c)))));
+// W elements of T from p as float32: one 16-byte pack where W is a pack,
+// else one at a time.
+template <typename T, int W>
+__device__ inline void load_n(const T* p, float (&f)[W]) {
+  if constexpr (W == kPack<T>) {
+    unpack<T>(load_pack(p), f);
+  } else {
+#pragma unroll
+    for (int e = 0; e < W; ++e) f[e] = load(p + e);
+  }
 }
+
+template <typename T, int W>
+__device__ inline void store_n(T* p, const float (&f)[W]) {
+  if constexpr (W == kPack<T>) {
+    store_pack(p, f);
+  } else {
+#pragma unroll
+    for (int e = 0; e < W; ++e) store(p + e, f[e]);
+  }
+}
+
+// A thread per W elements of a head's first half and the W they pair with in
+// the second (rotate_half pairs d with d + D/2), so that x is read once and in
+// packs where the strides allow (W = kPack<T>, else 1). The element index is
+// split in 32-bit arithmetic (the launcher checks it fits): on the GPU a
+// 64-bit division is a long software routine, and a decode step at batch 130
+// spent more time there than on memory.
+template <typename T, int W>
+__global__ void rope(const T* __restrict__ x, const T* __restrict__ cos, const T* __restrict__ sin, T* __restrict__ y,
+                     RopeShape s, unsigned threads) {
+  const unsigned i = blockIdx.x * kThreads + threadIdx.x;
+  if (i >= threads) return;
+  const unsigned half = unsigned(s.D) / 2, per_head = half / W, len = unsigned(s.T), H = unsigned(s.H);
+  const unsigned d = (i % per_head) * W, row = i / per_head, t = row % len, h = (row / len) % H, b = row / len / H;
+  const int64_t at = b * s.stride_b + h * s.stride_h + t * s.stride_t + d;
+  const unsigned c = ((s.cos_batch == 1 ? 0u : b) * len + t) * unsigned(s.D) + d;
+  float lo[W], hi[W], cos_lo[W], cos_hi[W], sin_lo[W], sin_hi[W], out_lo[W], out_hi[W];
+  load_n<T, W>(x + at, lo);
+  load_n<T, W>(x + at + half, hi);
+  load_n<T, W>(cos + c, cos_lo);
+  load_n<T, W>(cos + c + half, cos_hi);
+  load_n<T, W>(sin + c, sin_lo);
+  load_n<T, W>(sin + c + half, sin_hi);
+#pragma unroll
+  for (int e = 0; e < W; ++e) {
+    // _rn: no contraction into a fused multiply-add, which the three ops never do.
+    out_lo[e] = __fadd_rn(round_to<T>(__fmul_rn(lo[e], cos_lo[e])), round_to<T>(__fmul_rn(-hi[e], sin_lo[e])));
+    out_hi[e] = __fadd_rn(round_to<T>(__fmul_rn(hi[e], cos_hi[e])), round_to<T>(__fmul_rn(lo[e], sin_hi[e])));
+  }
+  store_n<T, W>(y + at, out_lo);
+  store_n<T, W>(y + at + half, out_hi);
+}
+
+template <typename T, int W>
+void launch(const void* x, const void* cos, const void* sin, void* y, const RopeShape& s, cudaStream_t stream) {
+  const unsigned threads = unsigned(s.B * s.H * s.T * (s.D / 2 / W));
+  rope<T, W><<<(threads + kThreads - 1) / kThreads, kThreads, 0, stream>>>(
+      static_cast<const T*>(x), static_cast<const T*>(cos), static_cast<const T*>(sin), static_cast<T*>(y), s,
+      threads);
+}
+
+bool aligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 }  // namespace
 
@@ -26,10 +76,16 @@ void launch_rope(const void* x, const void* cos, const void* sin, void* y, const
                  void* stream) {
   const int64_t n = s.B * s.H * s.T * s.D;
   if (n == 0) return;
+  if (n >= (int64_t(1) << 31) || s.cos_batch * s.T * s.D >= (int64_t(1) << 31) || s.D % 2 != 0)
+    throw std::invalid_argument("rope kernel: fewer than 2^31 elements and an even head_dim");
+  auto st = static_cast<cudaStream_t>(stream);
   with_element_type(dtype, [&](auto t) {
     using T = decltype(t);
-    rope<T><<<static_cast<unsigned>((n + kThreads - 1) / kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-        static_cast<const T*>(x), static_cast<const T*>(cos), static_cast<const T*>(sin), static_cast<T*>(y), s);
+    constexpr int P = kPack<T>;
+    const bool packs = (s.D / 2) % P == 0 && s.stride_b % P == 0 && s.stride_h % P == 0 && s.stride_t % P == 0 &&
+                       aligned(x) && aligned(y) && aligned(cos) && aligned(sin);
+    if (packs) launch<T, P>(x, cos, sin, y, s, st);
+    else launch<T, 1>(x, cos, sin, y, s, st);
   });
   check_launch("rope kernel");
 }

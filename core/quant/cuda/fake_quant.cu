@@ -24,7 +24,7 @@ __global__ void fake_quant_rows(const T* __restrict__ x, T* __restrict__ y, int6
 #pragma unroll 4
   for (int64_t i = member; i < packs; i += team) {
     float v[P];
-    load_pack<T, P>(in, i, v);
+    load_elements<T, P>(in, i, v);
 #pragma unroll
     for (int k = 0; k < P; ++k) range.add(v[k], q.symmetric);
   }
@@ -32,10 +32,10 @@ __global__ void fake_quant_rows(const T* __restrict__ x, T* __restrict__ y, int6
 #pragma unroll 4
   for (int64_t i = member; i < packs; i += team) {
     float v[P];
-    load_pack<T, P>(in, i, v);
+    load_elements<T, P>(in, i, v);
 #pragma unroll
     for (int k = 0; k < P; ++k) v[k] = fake_quant_value(v[k], g, q);
-    store_pack<T, P>(out, i, v);
+    store_elements<T, P>(out, i, v);
   }
 }
 
@@ -58,7 +58,7 @@ void launch_fake_quant_rows(const void* x, void* y, int64_t rows, int64_t width,
   if (rows == 0 || width == 0) return;
   with_element_type(dtype, [&](auto t) {
     using T = decltype(t);
-    constexpr int P = 16 / sizeof(T);
+    constexpr int P = kPack<T>;
     auto in = static_cast<const T*>(x);
     auto out = static_cast<T*>(y);
     auto s = static_cast<cudaStream_t>(stream);

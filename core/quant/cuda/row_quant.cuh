@@ -73,26 +73,18 @@ __device__ inline float fake_quant_value(float v, const RowGrid& g, const QuantA
   return __fmul_rn(__fsub_rn(code, g.zero), g.scale);
 }
 
-// P consecutive elements loaded or stored as one access: 16 bytes (P = 16 /
-// sizeof(T)) where the row allows it, so that a thread has several bytes in
-// flight per load (2-byte loads leave a row kernel waiting on latency, far
-// below the memory's bandwidth); P = 1 otherwise.
+// Elements i P .. i P + P - 1 of a row as floats, and back: with P = kPack<T>
+// one 16-byte pack (element.cuh), with P = 1 one element (rows whose starts
+// are not 16-byte aligned).
 template <typename T, int P>
-struct alignas(sizeof(T) * P) Pack {
-  T e[P];
-};
-template <typename T, int P>
-__device__ inline void load_pack(const T* row, int64_t i, float (&v)[P]) {
-  const Pack<T, P> pk = reinterpret_cast<const Pack<T, P>*>(row)[i];
-#pragma unroll
-  for (int k = 0; k < P; ++k) v[k] = load(pk.e + k);
+__device__ inline void load_elements(const T* row, int64_t i, float (&v)[P]) {
+  if constexpr (P == 1) v[0] = load(row + i);
+  else unpack<T>(load_pack(row + i * P), v);
 }
 template <typename T, int P>
-__device__ inline void store_pack(T* row, int64_t i, const float (&v)[P]) {
-  Pack<T, P> pk;
-#pragma unroll
-  for (int k = 0; k < P; ++k) store(pk.e + k, v[k]);
-  reinterpret_cast<Pack<T, P>*>(row)[i] = pk;
+__device__ inline void store_elements(T* row, int64_t i, const float (&v)[P]) {
+  if constexpr (P == 1) store(row + i, v[0]);
+  else store_pack(row + i * P, v);
 }
 
 // Whether rows of `width` elements of T at x and y can be read and written in

@@ -55,7 +55,7 @@ __global__ void transform_quant_rows(const T* __restrict__ x, T* __restrict__ y,
 #pragma unroll 4
   for (int64_t i = tid; i < packs; i += threads) {
     float v[P];
-    load_pack<T, P>(in, i, v);
+    load_elements<T, P>(in, i, v);
 #pragma unroll
     for (int k = 0; k < P; ++k) work[i * P + k] = v[k];
   }
@@ -96,7 +96,7 @@ __global__ void transform_quant_rows(const T* __restrict__ x, T* __restrict__ y,
       float v[P];
 #pragma unroll
       for (int k = 0; k < P; ++k) v[k] = work[i * P + k];
-      store_pack<T, P>(out, i, v);
+      store_elements<T, P>(out, i, v);
     }
     return;
   }
@@ -108,7 +108,7 @@ __global__ void transform_quant_rows(const T* __restrict__ x, T* __restrict__ y,
     float v[P];
 #pragma unroll
     for (int k = 0; k < P; ++k) v[k] = fake_quant_value(work[i * P + k], g, q);
-    store_pack<T, P>(out, i, v);
+    store_elements<T, P>(out, i, v);
   }
 }
 
@@ -140,7 +140,7 @@ bool launch_transform_quant(const void* x, void* y, const TransformQuantShape& s
     cudaGetDevice(&device);
     cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
     if (bytes + 32 * sizeof(float) > static_cast<size_t>(limit)) return;
-    constexpr int P = 16 / sizeof(T);
+    constexpr int P = kPack<T>;
     const bool packed = packs_fit(x, y, s.m * s.p, sizeof(T));
     auto kernel = packed ? transform_quant_rows<T, P> : transform_quant_rows<T, 1>;
     if (bytes > 48 * 1024) {
