@@ -1,7 +1,7 @@
 // q, k and v (gate and up) read one activation: where their input-op lists
-// are the same ops, the forward applies them once (model.cpp's
-// shared_inputs). The per-linear path is the reference: the same ops under a
-// tag of their own per linear, which the forward cannot take as equal.
+// are the same ops, the forward applies them once (model.cpp's SharedInput).
+// The per-linear path is the reference: the same ops under a tag of their
+// own per linear, which the forward cannot take as equal.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
