@@ -15,7 +15,17 @@
 namespace qlab {
 
 torch::Tensor apply_ops(const std::vector<OnlineOp>& ops, torch::Tensor x) {
-  for (const auto& op : ops) x = op.fn(x);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    // An online Hadamard (and the quantizer of its output): one kernel where one applies.
+    if (i + 1 < ops.size())
+      if (auto y = fused_transform_quant(ops[i], ops[i + 1], x); y.defined()) {
+        x = y;
+        ++i;
+        continue;
+      }
+    auto y = fused_transform(ops[i], x);
+    x = y.defined() ? y : ops[i].fn(x);
+  }
   return x;
 }
 
@@ -50,6 +60,77 @@ torch::Tensor Linear::forward(const torch::Tensor& x) const {
   Affine a = effective();
   return torch::linear(apply_ops(input_ops, x), a.weight, a.bias);
 }
+
+// Whether two op lists are the same operations: the same kind, tag and
+// arguments on the same tensors, in order. A non-transient op is made from
+// exactly these (OnlineOp), so equal lists give equal results; a transient
+// one (a calibration capture) is never taken as equal, since it must see
+// every list it sits in.
+static bool same_ops(const std::vector<OnlineOp>& a, const std::vector<OnlineOp>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const OnlineOp &x = a[i], &y = b[i];
+    if (x.transient || y.transient || x.kind != y.kind || x.tag != y.tag || x.args != y.args ||
+        x.tensors.size() != y.tensors.size())
+      return false;
+    for (const auto& [name, t] : x.tensors) {
+      auto it = y.tensors.find(name);
+      if (it == y.tensors.end() || !it->second.is_same(t)) return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+// The linears that read one activation x (q, k, v; gate, up), each distinct
+// list of input ops applied once: a linear whose list is that of an earlier
+// one takes that one's result. Quantizing one activation per token for three
+// matmuls then costs one pass, not three, with the same values. Each linear
+// still builds its weight, then its input, then the product, in the order of
+// the calls, as Linear::forward does (the backward sums gradients in the order
+// the graph was built).
+class SharedInput {
+ public:
+  explicit SharedInput(torch::Tensor x) : x_(std::move(x)) {}
+  // An input made ahead for the list `ops` (the fused norm and quantizer).
+  void provide(const std::vector<OnlineOp>& ops, torch::Tensor input) { done_.emplace_back(&ops, std::move(input)); }
+
+  torch::Tensor forward(const Linear& l) {
+    Affine a = l.effective();
+    return torch::linear(input(l.input_ops), a.weight, a.bias);
+  }
+
+ private:
+  torch::Tensor input(const std::vector<OnlineOp>& ops) {
+    for (const auto& [seen, in] : done_)
+      if (same_ops(*seen, ops)) return in;
+    done_.emplace_back(&ops, apply_ops(ops, x_));
+    return done_.back().second;
+  }
+  torch::Tensor x_;
+  std::vector<std::pair<const std::vector<OnlineOp>*, torch::Tensor>> done_;
+};
+
+// rms_norm(x, w) shared by the linears that read it. Where they all have one
+// list and it starts with a fake quantizer, the norm and the quantizer run as
+// one kernel where one applies (the normed activation itself is then never
+// needed).
+SharedInput normed_input(const torch::Tensor& x, const torch::Tensor& w, double eps,
+                         std::initializer_list<const Linear*> readers) {
+  const std::vector<OnlineOp>& ops = (*readers.begin())->input_ops;
+  const bool one_list =
+      std::all_of(readers.begin(), readers.end(), [&](const Linear* l) { return same_ops(l->input_ops, ops); });
+  if (one_list && !ops.empty())
+    if (auto y = fused_rms_norm_quant(x, w, eps, ops.front()); y.defined()) {
+      SharedInput shared{torch::Tensor()};
+      shared.provide(ops, apply_ops({ops.begin() + 1, ops.end()}, y));
+      return shared;
+    }
+  return SharedInput(rms_norm(x, w, eps));
+}
+
+}  // namespace
 
 void Linear::bake() {
   if (weight_ops.empty()) return;
@@ -143,10 +224,10 @@ torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::T
                             const Model::Positions& pos, KVCache* cache, size_t index, bool fused) {
   const int64_t B = hidden.size(0), T = hidden.size(1);
   const int64_t H = c.num_heads, KV = c.num_kv_heads, D = c.head_dim;
-  auto a = rms_norm(hidden, L.input_norm, c.rms_norm_eps);
-  auto q = L.q.forward(a).view({B, T, H, D}).transpose(1, 2);
-  auto k = L.k.forward(a).view({B, T, KV, D}).transpose(1, 2);
-  auto v = L.v.forward(a).view({B, T, KV, D}).transpose(1, 2);
+  auto a = normed_input(hidden, L.input_norm, c.rms_norm_eps, {&L.q, &L.k, &L.v});
+  auto q = a.forward(L.q).view({B, T, H, D}).transpose(1, 2);
+  auto k = a.forward(L.k).view({B, T, KV, D}).transpose(1, 2);
+  auto v = a.forward(L.v).view({B, T, KV, D}).transpose(1, 2);
   q = apply_ops(L.q_rope_ops, apply_rope(q, pos.cos, pos.sin));
   k = apply_ops(L.k_rope_ops, apply_rope(k, pos.cos, pos.sin));
   v = apply_ops(L.v_ops, v);
@@ -154,8 +235,8 @@ torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::T
   auto attn = attention(q, k, v, pos.mask, fused, cache ? cache->write_at : torch::Tensor());
   auto h = apply_ops(L.attn_skip_ops, hidden) + L.o.forward(attn.transpose(1, 2).reshape({B, T, H * D}));
 
-  auto m = rms_norm(h, L.post_attn_norm, c.rms_norm_eps);
-  return apply_ops(L.mlp_skip_ops, h) + L.down.forward(torch::silu(L.gate.forward(m)) * L.up.forward(m));
+  auto m = normed_input(h, L.post_attn_norm, c.rms_norm_eps, {&L.gate, &L.up});
+  return apply_ops(L.mlp_skip_ops, h) + L.down.forward(torch::silu(m.forward(L.gate)) * m.forward(L.up));
 }
 
 // Activation checkpointing of one layer: the forward keeps only its input;

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/quant/hadamard.h"
+#include "core/quant/online_fns.h"
 
 namespace qlab {
 
@@ -25,14 +26,6 @@ QuantConfig quant_from_json(const nlohmann::json& j) {
   return c;
 }
 
-// x [..., heads * head_dim]: the transform along the head axis (QuaRot's
-// online Hadamard before o_proj). The same call on W_o's rows cancels it.
-torch::Tensor across_heads(const torch::Tensor& x, const HadamardPlan& plan, int64_t heads) {
-  auto shape = x.sizes().vec();
-  auto y = x.reshape({-1, heads, x.size(-1) / heads}).transpose(1, 2);
-  return apply_hadamard(y.contiguous(), plan).transpose(1, 2).reshape(shape);
-}
-
 HadamardPlan plan_from(const nlohmann::json& args, const char* order_key) {
   return plan_hadamard(args.at(order_key).get<int64_t>(), args.value("fallback", false), args.value("seed", uint64_t(0)));
 }
@@ -49,6 +42,30 @@ nlohmann::json hadamard_args(int64_t n, bool fallback, uint64_t seed, const char
 }
 
 }  // namespace
+
+// x [..., heads * head_dim]: the transform M [heads, heads] (dense) along the
+// head axis, QuaRot's online Hadamard before o_proj: every row, seen as
+// [heads, head_dim], becomes M times it. One batched product with M broadcast
+// (a stride-0 batch), so x is neither transposed nor copied. The same call on
+// W_o's rows cancels it. cuBLAS accumulates a bfloat16 / float16 product in
+// float32; LibTorch's CPU bmm (1.13) accumulates small ones in the dtype
+// itself, so there the product is formed in float32 and rounded once.
+torch::Tensor across_heads(const torch::Tensor& x, const torch::Tensor& m) {
+  const int64_t heads = m.size(0);
+  const bool widen = !x.is_cuda() && (x.scalar_type() == torch::kBFloat16 || x.scalar_type() == torch::kHalf);
+  const auto compute = widen ? torch::kFloat32 : x.scalar_type();
+  auto rows = x.reshape({-1, heads, x.size(-1) / heads}).to(compute);
+  auto y = torch::bmm(m.to(x.device(), compute).expand({rows.size(0), heads, heads}), rows);
+  return y.to(x.scalar_type()).view(x.sizes());
+}
+
+torch::Tensor padded_to_tiles(const torch::Tensor& m) {
+  const int64_t rows = (m.size(0) + 15) / 16 * 16, cols = (m.size(1) + 15) / 16 * 16;
+  return torch::constant_pad_nd(m, {0, cols - m.size(1), 0, rows - m.size(0)}).contiguous();
+}
+
+torch::Tensor HadamardFn::operator()(const torch::Tensor& x) const { return apply_hadamard(x, *plan); }
+torch::Tensor HeadsFn::operator()(const torch::Tensor& x) const { return across_heads(x, m); }
 
 nlohmann::json OnlineSpec::to_json() const {
   return {{"down_hadamard", down_hadamard}, {"qk_hadamard", qk_hadamard}, {"o_hadamard", o_hadamard},
@@ -76,18 +93,19 @@ OnlineOp make_online_op(const std::string& kind, const nlohmann::json& args,
   OnlineOp op{kind, tag, args, tensors, nullptr};
   try {
     if (kind == "hadamard") {
-      auto plan = std::make_shared<HadamardPlan>(plan_from(args, "n").to(device, dtype));
+      auto plan = std::make_shared<const HadamardPlan>(plan_from(args, "n").to(device, dtype));
       op.args["description"] = plan->description;
-      op.fn = [plan](const torch::Tensor& x) { return apply_hadamard(x, *plan); };
+      op.fn = HadamardFn{plan, plan->outer > 1 ? padded_to_tiles(plan->outer_matrix) : torch::Tensor(),
+                         plan->power_matrix.defined() ? plan->power_matrix[0][0].item<float>() : 1.f};
     } else if (kind == "hadamard_heads") {
-      auto plan = std::make_shared<HadamardPlan>(plan_from(args, "heads").to(device, dtype));
-      op.args["description"] = plan->description;
-      const int64_t heads = plan->n;
-      op.fn = [plan, heads](const torch::Tensor& x) { return across_heads(x, *plan, heads); };
+      const HadamardPlan plan = plan_from(args, "heads");
+      op.args["description"] = plan.description;
+      const torch::Tensor m = transform_matrix(plan).to(device, dtype);
+      op.fn = HeadsFn{m, padded_to_tiles(m)};
     } else if (kind == "fake_quant") {
       QuantConfig cfg = quant_from_json(args);
       op.args["description"] = cfg.describe();
-      op.fn = [cfg](const torch::Tensor& x) { return fake_quantize(x, cfg); };
+      op.fn = FakeQuantFn{cfg};
     } else if (kind == "matmul") {
       auto m = payload(tensors, kind, "M");
       op.fn = [m](const torch::Tensor& x) { return x.matmul(m.to(x.device(), x.scalar_type())); };
@@ -174,10 +192,9 @@ void attach_online_hadamard_weights(Model& model, const OnlineSpec& spec, const 
     for (Layer& l : model.layers) l.down.weight_ops.push_back(op);
   }
   if (spec.o_hadamard) {
-    auto plan = std::make_shared<HadamardPlan>(plan_hadamard(c.num_heads, true, spec.seed));
-    const int64_t heads = c.num_heads;
-    WeightOp op{"hadamard_heads_in", tag, {}, [plan, heads](const Affine& a, torch::ScalarType dt) {
-                  return Affine{across_heads(a.weight, plan->to(a.weight.device(), dt), heads), a.bias};
+    const torch::Tensor m = transform_matrix(plan_hadamard(c.num_heads, true, spec.seed));   // float64
+    WeightOp op{"hadamard_heads_in", tag, {}, [m](const Affine& a, torch::ScalarType) {
+                  return Affine{across_heads(a.weight, m), a.bias};
                 }};
     for (Layer& l : model.layers) l.o.weight_ops.push_back(op);
   }

@@ -178,6 +178,17 @@ torch::Tensor fake_quantize_on_grid(const torch::Tensor& x, const QuantGrid& g) 
 }
 
 #if QLAB_CUDA_KERNELS
+cuda::QuantArgs cuda::quant_args(const QuantConfig& cfg) {
+  const GridShape shape = grid_shape(cfg);
+  const double qmax = static_cast<double>(shape.qmax);
+  return {cfg.symmetric,
+          static_cast<float>(shape.span * cfg.clip_ratio / qmax),
+          static_cast<float>(cfg.clip_ratio),
+          static_cast<float>(shape.symmetric_zero),
+          static_cast<float>(shape.qmin),
+          static_cast<float>(qmax)};
+}
+
 namespace {
 // The fused kernel (cuda/fake_quant.cu) for what it covers: a CUDA tensor of
 // a floating dtype, no clip search, one grid per row. Undefined otherwise.
@@ -185,17 +196,13 @@ torch::Tensor fused_fake_quantize_rows(const torch::Tensor& rows, const QuantCon
   if (!rows.is_cuda() || cfg.clip_search || cfg.granularity == Granularity::PerTensor) return {};
   const auto dtype = cuda::kernel_dtype(rows);
   if (!dtype) return {};
-  const GridShape shape = grid_shape(cfg);
-  const double qmax = static_cast<double>(shape.qmax);
-  torch::Tensor in = rows.contiguous();
+  auto order = cuda::rows_in_memory_order(rows);
+  torch::Tensor in = order ? order->rows : rows.contiguous();
   torch::Tensor out = torch::empty_like(in);
   c10::cuda::CUDAGuard guard(in.device());
   cuda::launch_fake_quant_rows(in.data_ptr(), out.data_ptr(), in.numel() / in.size(-1), in.size(-1), *dtype,
-                               cfg.symmetric, static_cast<float>(shape.span * cfg.clip_ratio / qmax),
-                               static_cast<float>(cfg.clip_ratio), static_cast<float>(shape.symmetric_zero),
-                               static_cast<float>(shape.qmin), static_cast<float>(qmax),
-                               c10::cuda::getCurrentCUDAStream().stream());
-  return out;
+                               cuda::quant_args(cfg), c10::cuda::getCurrentCUDAStream().stream());
+  return order ? out.permute(order->back) : out;
 }
 }  // namespace
 #endif

@@ -183,6 +183,18 @@ TEST(Quantizer, CudaFusedPathEqualsTheReferenceOps) {
       }
     }
   }
+  // A transposed view (the forward's values, [B, heads, T, D] in [B, T, heads, D]
+  // memory) is quantized in place of memory order, with the same result.
+  const torch::Tensor xt = torch::randn({3, 5, 4, 64}, torch::kCUDA).to(torch::kBFloat16).transpose(1, 2);
+  for (const char* g : {"per_token", "per_group"}) {
+    QuantConfig c;
+    c.bits = 4, c.symmetric = false, c.granularity = parse_granularity(g, "test");
+    c.groupsize = c.granularity == Granularity::PerGroup ? 16 : 0;
+    const torch::Tensor rows = c.groupsize ? xt.reshape({3, 4, 5, 4, 16}) : xt;
+    const torch::Tensor got = fake_quantize(xt, c);
+    ASSERT_EQ(got.sizes(), xt.sizes());
+    EXPECT_TRUE(torch::equal(got, fake_quantize_on_grid(rows, find_grid(rows, c)).reshape(xt.sizes()))) << g;
+  }
   // Rows of zeros keep scale 1 (the reference's rule) and stay zero.
   const torch::Tensor zeros = torch::zeros({3, 64}, torch::kCUDA);
   QuantConfig c;

@@ -14,6 +14,11 @@ namespace qlab::cuda {
 // then multiplied by w in the dtype. One block per row.
 void launch_rms_norm(const void* x, const void* w, void* y, int64_t rows, int64_t width, float eps, Dtype dtype,
                      void* stream);
+// The same followed by the fake quantizer of each row (fake_quant_kernel.h),
+// in one kernel: the normed row held in shared memory, bit for bit what the
+// two kernels give. False (nothing launched) for a row over 48 KiB of float32.
+bool launch_rms_norm_quant(const void* x, const void* w, void* y, int64_t rows, int64_t width, float eps,
+                           const QuantArgs& q, Dtype dtype, void* stream);
 
 // apply_rope of rope.h: y = x cos + rotate_half(x) sin with each product and
 // the sum rounded to the dtype as the three LibTorch ops round them (so the

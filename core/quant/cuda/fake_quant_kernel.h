@@ -7,15 +7,22 @@ namespace qlab::cuda {
 
 enum class Dtype { Float32, Float16, BFloat16 };
 
-// One grid per row of x [rows, width] (contiguous), exactly as find_grid +
-// fake_quantize_on_grid compute it without clip search (quantizer.h):
+// One row's grid as find_grid + fake_quantize_on_grid compute it without clip
+// search (quantizer.h), with what the config fixes (core/quant/cuda/tensor_args.h
+// makes it from a QuantConfig):
 //   symmetric:  scale = max|x| * mult,             zero = sym_zero
 //   asymmetric: scale = (max(x,0) - min(x,0)) * mult, zero = rint(-min(x,0) * factor / scale)
 //   (a scale that is not > 0 becomes 1), x_hat = (clamp(rint(x / scale) + zero, qmin, qmax) - zero) * scale,
-// all in float32, written to y in x's dtype. One block per row, one read of
-// the row for its range and one for the codes, where the unfused LibTorch ops
-// make about ten passes in float32.
-void launch_fake_quant_rows(const void* x, void* y, int64_t rows, int64_t width, Dtype dtype, bool symmetric,
-                            float mult, float factor, float sym_zero, float qmin, float qmax, void* stream);
+// all in float32.
+struct QuantArgs {
+  bool symmetric;
+  float mult, factor, sym_zero, qmin, qmax;
+};
+
+// One grid per row of x [rows, width] (contiguous), written to y in x's
+// dtype. One block per row, one read of the row for its range and one for
+// the codes, where the unfused LibTorch ops make about ten passes in float32.
+void launch_fake_quant_rows(const void* x, void* y, int64_t rows, int64_t width, Dtype dtype, const QuantArgs& q,
+                            void* stream);
 
 }  // namespace qlab::cuda
