@@ -61,12 +61,7 @@ torch::Tensor Linear::forward(const torch::Tensor& x) const {
   return torch::linear(apply_ops(input_ops, x), a.weight, a.bias);
 }
 
-// Whether two op lists are the same operations: the same kind, tag and
-// arguments on the same tensors, in order. A non-transient op is made from
-// exactly these (OnlineOp), so equal lists give equal results; a transient
-// one (a calibration capture) is never taken as equal, since it must see
-// every list it sits in.
-static bool same_ops(const std::vector<OnlineOp>& a, const std::vector<OnlineOp>& b) {
+bool same_ops(const std::vector<OnlineOp>& a, const std::vector<OnlineOp>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     const OnlineOp &x = a[i], &y = b[i];

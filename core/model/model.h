@@ -52,6 +52,13 @@ struct OnlineOp {
   std::string describe() const;                              // "hadamard(H_172 x H_64)"
 };
 torch::Tensor apply_ops(const std::vector<OnlineOp>& ops, torch::Tensor x);
+// Whether two op lists are the same operations: the same kind, tag and
+// arguments on the same tensors, in order. A saved op is made from exactly
+// these (core/quant/online.h), so such lists give one result on one input
+// (linears that read one activation apply them once; GPTQ shares one Hessian);
+// a transient op (a calibration capture) is never the same, since it must see
+// every list it sits in.
+bool same_ops(const std::vector<OnlineOp>& a, const std::vector<OnlineOp>& b);
 // An op that is never saved (a calibration capture, a probe in a test).
 OnlineOp transient_op(std::string kind, std::function<torch::Tensor(const torch::Tensor&)> fn);
 // A transient op that passes x through and shows it to `see` (calibration statistics).

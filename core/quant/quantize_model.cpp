@@ -13,22 +13,6 @@ namespace qlab {
 
 namespace {
 
-// Whether two input-op lists compute the same function. A saved kind is
-// rebuilt from its kind, args and tensors alone (core/quant/online.h), so equal
-// records (the tensors the same objects) are the same map; a transient op's
-// function is not in its record, so it matches nothing.
-bool same_input_ops(const std::vector<OnlineOp>& a, const std::vector<OnlineOp>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const OnlineOp &x = a[i], &y = b[i];
-    if (x.transient || y.transient || x.kind != y.kind || x.args != y.args || x.tensors.size() != y.tensors.size())
-      return false;
-    for (auto ix = x.tensors.begin(), iy = y.tensors.begin(); ix != x.tensors.end(); ++ix, ++iy)
-      if (ix->first != iy->first || !ix->second.is_same(iy->second)) return false;
-  }
-  return true;
-}
-
 // Thrown by a stage's last capture: what the layer's forward computes after
 // it (the rest of the layer, at most the whole of it) is never used, since the
 // next stage runs the layer again with this stage's weights quantized. Model
@@ -42,7 +26,7 @@ std::vector<std::vector<Linear*>> shared_input_groups(const std::vector<Linear*>
   std::vector<std::vector<Linear*>> groups;
   for (Linear* lin : stage) {
     auto g = std::find_if(groups.begin(), groups.end(),
-                          [&](const std::vector<Linear*>& gr) { return same_input_ops(gr[0]->input_ops, lin->input_ops); });
+                          [&](const std::vector<Linear*>& gr) { return same_ops(gr[0]->input_ops, lin->input_ops); });
     if (g == groups.end()) groups.push_back({lin});
     else g->push_back(lin);
   }
