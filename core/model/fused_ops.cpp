@@ -13,7 +13,6 @@
 
 #include "core/model/cuda/model_kernels.h"
 #include "core/quant/cuda/tensor_args.h"
-#include "core/quant/cuda/transform_quant_kernel.h"
 #include "core/quant/online_fns.h"
 #endif
 
@@ -114,69 +113,8 @@ torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor
   return out;
 }
 
-namespace {
-
-// The transform kernel on x for a hadamard / hadamard_heads op, quantizing
-// with `quant` (null: not); undefined where it does not cover the op or x.
-torch::Tensor transform_kernel(const OnlineOp& transform, const QuantConfig* quant, const torch::Tensor& x) {
-  const auto dtype = cuda::kernel_dtype(x);
-  if (!dtype || !inference_on_cuda(x) || x.dim() == 0 || x.numel() == 0) return {};
-  const int64_t width = x.size(-1);
-  cuda::TransformQuantShape s{};
-  torch::Tensor outer;
-  if (const auto* h = transform.fn.target<HadamardFn>()) {
-    const HadamardPlan& plan = *h->plan;
-    // Past kDensePowerMax apply_hadamard runs the butterfly in the dtype, rounding every pass.
-    if (plan.n != width || plan.n / plan.outer > kDensePowerMax) return {};
-    s.m = plan.outer;
-    s.p = plan.n / plan.outer;
-    s.butterfly = s.p > 1;
-    s.power_scale = h->power_scale;
-    outer = h->outer_tiles;
-  } else if (const auto* heads = transform.fn.target<HeadsFn>()) {
-    s.m = heads->m.size(0);
-    if (width % s.m != 0) return {};
-    s.p = width / s.m;
-    outer = heads->m_tiles;
-  } else {
-    return {};
-  }
-  if (outer.defined()) {
-    if (*dtype == cuda::Dtype::Float32 || s.p % 16 != 0 || outer.device() != x.device() ||
-        outer.scalar_type() != x.scalar_type())
-      return {};
-    s.outer = outer.data_ptr();
-    s.outer_padded = outer.size(0);
-  }
-  s.quantize = quant != nullptr;
-  auto order = cuda::rows_in_memory_order(x);
-  auto in = order ? order->rows : x.contiguous();
-  auto out = torch::empty_like(in);
-  s.rows = in.numel() / width;
-  c10::cuda::CUDAGuard guard(x.device());
-  const cuda::QuantArgs q = quant ? cuda::quant_args(*quant) : cuda::QuantArgs{};
-  if (!cuda::launch_transform_quant(in.data_ptr(), out.data_ptr(), s, q, *dtype, stream())) return {};
-  return order ? out.permute(order->back) : out;
-}
-
-}  // namespace
-
-torch::Tensor fused_transform_quant(const OnlineOp& transform, const OnlineOp& quant, const torch::Tensor& x) {
-  if (!x.is_cuda()) return {};
-  const auto* fq = quant.fn.target<FakeQuantFn>();
-  if (!fq || !fq->cfg.enabled() || fq->cfg.clip_search || fq->cfg.granularity != Granularity::PerToken) return {};
-  return transform_kernel(transform, &fq->cfg, x);
-}
-
-torch::Tensor fused_transform(const OnlineOp& transform, const torch::Tensor& x) {
-  if (!x.is_cuda()) return {};
-  return transform_kernel(transform, nullptr, x);
-}
-
 #else
 
-torch::Tensor fused_transform_quant(const OnlineOp&, const OnlineOp&, const torch::Tensor&) { return {}; }
-torch::Tensor fused_transform(const OnlineOp&, const torch::Tensor&) { return {}; }
 torch::Tensor fused_rms_norm(const torch::Tensor&, const torch::Tensor&, double) { return {}; }
 torch::Tensor fused_rms_norm_quant(const torch::Tensor&, const torch::Tensor&, double, const OnlineOp&) { return {}; }
 torch::Tensor fused_rope(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&) { return {}; }

@@ -29,20 +29,4 @@ torch::Tensor fused_rope(const torch::Tensor& x, const torch::Tensor& cos, const
 torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                      const torch::Tensor& mask, const torch::Tensor& last_key);
 
-// The op pair [hadamard or hadamard_heads, fake_quant] of an input-op list
-// (core/quant/online.h), e.g. down_proj's R4 and its quantizer, as one kernel
-// (core/quant/cuda/transform_quant_kernel.h): per-token quantizers only, no
-// clip search, one Hadamard chunk per row, the power-of-two part within the
-// dense-product range, an outer factor only in bfloat16 / float16. The
-// Hadamard's output in the dtype is what it quantizes, as unfused; the sums
-// run in another order, so a value on a rounding boundary can land one unit
-// of the dtype away and then, rarely, one quantization step.
-torch::Tensor fused_transform_quant(const OnlineOp& transform, const OnlineOp& quant, const torch::Tensor& x);
-
-// The same kernel for a hadamard / hadamard_heads op with no quantizer after
-// it (R3 on the queries; every online Hadamard when nothing is quantized):
-// one pass over x in memory order, where apply_hadamard copies and makes two.
-// Within one unit of the dtype of the unfused ops, for the same reason.
-torch::Tensor fused_transform(const OnlineOp& transform, const torch::Tensor& x);
-
 }  // namespace qlab

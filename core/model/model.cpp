@@ -15,17 +15,7 @@
 namespace qlab {
 
 torch::Tensor apply_ops(const std::vector<OnlineOp>& ops, torch::Tensor x) {
-  for (size_t i = 0; i < ops.size(); ++i) {
-    // An online Hadamard (and the quantizer of its output): one kernel where one applies.
-    if (i + 1 < ops.size())
-      if (auto y = fused_transform_quant(ops[i], ops[i + 1], x); y.defined()) {
-        x = y;
-        ++i;
-        continue;
-      }
-    auto y = fused_transform(ops[i], x);
-    x = y.defined() ? y : ops[i].fn(x);
-  }
+  for (const OnlineOp& op : ops) x = op.fn(x);
   return x;
 }
 

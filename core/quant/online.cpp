@@ -59,14 +59,6 @@ torch::Tensor across_heads(const torch::Tensor& x, const torch::Tensor& m) {
   return y.to(x.scalar_type()).view(x.sizes());
 }
 
-torch::Tensor padded_to_tiles(const torch::Tensor& m) {
-  const int64_t rows = (m.size(0) + 15) / 16 * 16, cols = (m.size(1) + 15) / 16 * 16;
-  return torch::constant_pad_nd(m, {0, cols - m.size(1), 0, rows - m.size(0)}).contiguous();
-}
-
-torch::Tensor HadamardFn::operator()(const torch::Tensor& x) const { return apply_hadamard(x, *plan); }
-torch::Tensor HeadsFn::operator()(const torch::Tensor& x) const { return across_heads(x, m); }
-
 nlohmann::json OnlineSpec::to_json() const {
   return {{"down_hadamard", down_hadamard}, {"qk_hadamard", qk_hadamard}, {"o_hadamard", o_hadamard},
           {"seed", seed},                   {"act", quant_to_json(act)},  {"down_act", quant_to_json(down_act)},
@@ -95,13 +87,12 @@ OnlineOp make_online_op(const std::string& kind, const nlohmann::json& args,
     if (kind == "hadamard") {
       auto plan = std::make_shared<const HadamardPlan>(plan_from(args, "n").to(device, dtype));
       op.args["description"] = plan->description;
-      op.fn = HadamardFn{plan, plan->outer > 1 ? padded_to_tiles(plan->outer_matrix) : torch::Tensor(),
-                         plan->power_matrix.defined() ? plan->power_matrix[0][0].item<float>() : 1.f};
+      op.fn = [plan](const torch::Tensor& x) { return apply_hadamard(x, *plan); };
     } else if (kind == "hadamard_heads") {
       const HadamardPlan plan = plan_from(args, "heads");
       op.args["description"] = plan.description;
       const torch::Tensor m = transform_matrix(plan).to(device, dtype);
-      op.fn = HeadsFn{m, padded_to_tiles(m)};
+      op.fn = [m](const torch::Tensor& x) { return across_heads(x, m); };
     } else if (kind == "fake_quant") {
       QuantConfig cfg = quant_from_json(args);
       op.args["description"] = cfg.describe();

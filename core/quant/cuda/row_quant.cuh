@@ -1,4 +1,4 @@
-// What the fake-quantizing kernels share (fake_quant.cu, transform_quant.cu):
+// What the fake-quantizing kernels share (fake_quant.cu, rms_norm.cu):
 // a row's range gathered by a block, its grid, and one value's
 // quantize-dequantize, in the float32 arithmetic of the LibTorch ops
 // (fake_quant_kernel.h says which).
