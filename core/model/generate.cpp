@@ -52,9 +52,10 @@ std::vector<std::vector<int64_t>> generate(Model& model, const std::vector<std::
   std::vector<std::vector<int64_t>> out(B);
   // The batch holds the rows still running (row_of: their prompt index) and
   // some finished ones, fed their own next tokens, which are never read (a
-  // row's tokens do not depend on what the other rows are fed). Once a quarter of it has finished it is
-  // compacted, so that short answers (a refusal) stop costing compute, while
-  // the cache is copied only O(log B) times.
+  // row's tokens do not depend on what the other rows are fed). Once a
+  // quarter of it has finished it is compacted, so that short answers (a
+  // refusal) stop costing compute, while the cache is copied only O(log B)
+  // times.
   std::vector<int64_t> row_of(B);
   for (int64_t b = 0; b < B; ++b) row_of[b] = b;
   std::vector<bool> done(B, false);

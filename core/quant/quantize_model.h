@@ -15,12 +15,13 @@ void quantize_weights_rtn(Model& model, const QuantConfig& cfg);
 // GPTQ, layer by layer: calibration hidden states flow through the already
 // quantized earlier layers; inside a layer the linears are quantized
 // true-sequentially ({q,k,v}, {o}, {gate,up}, {down}), re-running the layer
-// between stages, each time only as far as the stage's inputs. Each linear's Hessian is taken from its input as the matmul
-// sees it (after any online transform already attached, before quantizers,
-// which must not be attached yet); the linears of a stage that see the same
-// input (shared_input_groups) share one Hessian and are quantized in one
-// gptq_quantize call over their rows stacked (the same as separate calls up to
-// the BLAS's rounding of the block products: Gptq.StackedRowsEqualSeparateCallsToRounding).
+// between stages, each time only as far as the stage's inputs. Each linear's
+// Hessian is taken from its input as the matmul sees it (after any online
+// transform already attached, before quantizers, which must not be attached
+// yet); the linears of a stage that see the same input (shared_input_groups)
+// share one Hessian and are quantized in one gptq_quantize call over their
+// rows stacked (the same as separate calls up to the BLAS's rounding of the
+// block products: Gptq.StackedRowsEqualSeparateCallsToRounding).
 // calibration: [n, seqlen] token ids.
 // Only the current layer needs to be on the GPU (offloaded models work).
 struct GptqRunOptions {
