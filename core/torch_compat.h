@@ -2,7 +2,7 @@
 // 1.13 (CPU); the GPU machine runs 2.x. Everything version-dependent is
 // decided here so that the rest of the code reads the same on both.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 #include <torch/version.h>
 
 // at::scaled_dot_product_attention (fused flash / memory-efficient kernels)

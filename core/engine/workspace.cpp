@@ -7,22 +7,6 @@
 
 namespace qlab {
 
-torch::ScalarType parse_dtype(const std::string& name) {
-  if (name == "float32" || name == "fp32") return torch::kFloat32;
-  if (name == "bfloat16" || name == "bf16") return torch::kBFloat16;
-  if (name == "float16" || name == "fp16") return torch::kFloat16;
-  throw UsageError("unknown dtype '" + name + "' (expected float32, bfloat16 or float16)");
-}
-
-torch::Device parse_device(const std::string& name) {
-  if (name == "cpu") return torch::kCPU;
-  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
-    if (!torch::cuda::is_available()) throw UsageError("device '" + name + "' requested but no CUDA device is available");
-    return torch::Device(name);
-  }
-  throw UsageError("unknown device '" + name + "' (expected cpu, cuda or cuda:N)");
-}
-
 namespace {
 // Pristine models, shared by the runs of one process.
 std::map<std::string, std::shared_ptr<const Model>>& model_cache() {

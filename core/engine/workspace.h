@@ -7,7 +7,7 @@
 // dtype, device) and each run gets its own deep copy, since methods rewrite
 // weights in place; reference_model() hands out the pristine one itself.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <map>
 #include <memory>
@@ -15,6 +15,7 @@
 #include <string>
 
 #include "core/dataset.h"
+#include "core/engine/device.h"
 #include "core/model/model.h"
 #include "core/model/tokenizer.h"
 #include "core/quant/online.h"
@@ -93,10 +94,5 @@ ParamSpec allow_past_context_param();
 // Throws UsageError naming the evaluator `p` belongs to and `what` (e.g. "'seqlen' 4096")
 // when `tokens` exceeds the model's context and p does not allow it.
 void check_context(Workspace& ws, const Params& p, int64_t tokens, const std::string& what);
-
-// "float32" | "bfloat16" | "float16" -> dtype; "cpu" | "cuda" | "cuda:N" -> device.
-// Throw UsageError on anything else.
-torch::ScalarType parse_dtype(const std::string& name);
-torch::Device parse_device(const std::string& name);
 
 }  // namespace qlab

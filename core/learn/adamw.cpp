@@ -1,5 +1,9 @@
 #include "core/learn/adamw.h"
 
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/serialize.h>
+
 #include <cstring>
 #include <sstream>
 
@@ -27,6 +31,8 @@ AdamW::AdamW(std::vector<torch::Tensor> weights, const std::vector<bool>& decay,
   groups.emplace_back(without, options(0.0));
   adam_ = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(s.lr));
 }
+
+AdamW::~AdamW() = default;
 
 void AdamW::zero_grad() {
   for (auto* list : {&weights_, &masters_})

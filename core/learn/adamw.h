@@ -10,12 +10,16 @@
 // The state for checkpoints is torch's own serialisation of the optimiser,
 // kept as one byte tensor (its key layout differs between LibTorch versions).
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <memory>
 #include <vector>
 
 #include "core/learn/optimizer.h"
+
+namespace torch::optim {
+class AdamW;   // core/learn/adamw.cpp alone includes the optimiser headers
+}
 
 namespace qlab {
 
@@ -31,6 +35,7 @@ class AdamW : public Optimizer {
   // weights: the model's tensors that require grad; decay[i]: whether
   // weights[i] takes weight decay.
   AdamW(std::vector<torch::Tensor> weights, const std::vector<bool>& decay, const AdamWSettings& settings);
+  ~AdamW() override;
   void step() override;
   void zero_grad() override;
   void set_lr(double lr) override;

@@ -9,7 +9,7 @@
 // code differs in three ways, each a switch here: k_pull 1000, the push set
 // chosen on logits, no renormalisation (then the subset sums of raw p and q).
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <string>
 

@@ -12,7 +12,7 @@
 //    of turn, e.g. "<|im_end|>\n"), or all real tokens with all_tokens;
 //  - both: each row is a conversation with probability chat_fraction.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <cstdint>
 #include <string>

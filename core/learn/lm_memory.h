@@ -11,7 +11,7 @@
 // The estimate errs high (allocator slack, temporaries): refusal is meant
 // for configurations that cannot fit, not to trim margins.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <cstdint>
 

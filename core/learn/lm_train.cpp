@@ -1,6 +1,7 @@
 #include "core/learn/lm_train.h"
 
 #include <spdlog/spdlog.h>
+#include <torch/nn/functional/loss.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -10,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/engine/device.h"
 #include "core/hash.h"
 #include "core/learn/adamw.h"
 #include "core/learn/lm_data.h"
@@ -69,18 +71,6 @@ ModelConfig model_config_from_spec(const std::string& spec, int64_t vocab_size, 
 }
 
 namespace {
-
-torch::Device parse_device(const std::string& name) {
-  try {
-    torch::Device d(name);
-    if (d.is_cuda() && !torch::cuda::is_available())
-      throw UsageError("--device " + name + ": CUDA is not available in this build or machine");
-    if (!d.is_cpu() && !d.is_cuda()) throw UsageError("--device " + name + ": expected cpu or cuda[:N]");
-    return d;
-  } catch (const c10::Error&) {
-    throw UsageError("--device '" + name + "': expected cpu or cuda[:N]");
-  }
-}
 
 // The files a run reads, whole or by size, and every setting that changes
 // its steps: what a training state must match to be resumed from.

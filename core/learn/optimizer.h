@@ -4,7 +4,7 @@
 // optimisers (core/learn/stiefel.h) and AdamW for language models
 // (core/learn/adamw.h) are ones.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <map>
 #include <string>

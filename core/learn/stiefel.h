@@ -24,7 +24,7 @@
 // be float32) and write the result back in place. Gradients are read from
 // each parameter's .grad(); a parameter without one is left alone.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <map>
 #include <string>

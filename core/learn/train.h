@@ -6,7 +6,7 @@
 // optimiser's state, so that a Ctrl-C stops after the current step and the
 // next run resumes where it stopped, reaching the same transforms.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <cmath>
 #include <functional>

@@ -1,7 +1,7 @@
 // Scaled dot-product attention with grouped-query heads, and the KV cache it
 // reads (KVCache is declared in core/model/model.h).
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 namespace qlab {
 

@@ -3,7 +3,7 @@
 // headers are bounds-checked when opened, before any tensor is read.
 // Pickle checkpoints (*.bin, *.pt) are refused: unpickling can run code.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <map>
 #include <memory>

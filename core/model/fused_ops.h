@@ -3,7 +3,7 @@
 // apply (the CPU, a build without the kernels, a tensor that needs grad, a
 // dtype or shape it does not cover), and the caller then runs LibTorch's ops.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include "core/model/model.h"
 

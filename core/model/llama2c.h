@@ -13,7 +13,7 @@
 // Face's rotates halves (i, i + head_dim/2). Permuting the rows of wq and wk
 // within each head turns one into the other: q.k scores are unchanged.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <map>
 #include <string>

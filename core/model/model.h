@@ -24,7 +24,7 @@
 // indices (padding included), as in transformers. Position ids count real
 // tokens only: cumsum(attention_mask) - 1, as transformers' generate does.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <functional>
 #include <map>

@@ -1,7 +1,7 @@
 // Rotary position embedding, rotate-half form (Hugging Face's layout: the
 // first and second halves of each head are the two coordinates of a pair).
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include "core/model/config.h"
 

@@ -4,7 +4,7 @@
 // squared output error, H = 2/N sum_t x_t x_t^T over calibration inputs.
 // Device-agnostic: runs where W and H live.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <cstdint>
 

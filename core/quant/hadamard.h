@@ -14,7 +14,7 @@
 // general (most H_m are not): use the same transform for activations and
 // weights, as QuaRot does.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <cstdint>
 #include <string>

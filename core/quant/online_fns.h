@@ -4,7 +4,7 @@
 // reads its config from, so that what an op is stays said once, by the
 // record it was made from.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include "core/quant/quantizer.h"
 

@@ -3,7 +3,7 @@
 // sizes without a Hadamard construction). Float64 on the CPU, so that the same
 // seed gives the same matrix on every machine; callers move and cast.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <cstdint>
 

@@ -1,7 +1,7 @@
 // Weight quantization of a whole model: every linear inside the decoder blocks
 // (q, k, v, o, gate, up, down); the embedding and lm_head stay in 16-bit.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include "core/model/model.h"
 #include "core/quant/gptq.h"

@@ -6,7 +6,7 @@
 // QuantConfig is the one place that says what the options mean; weights (RTN,
 // GPTQ), activations (per token, dynamic) and the KV cache all go through it.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <cstdint>
 #include <string>

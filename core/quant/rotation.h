@@ -16,7 +16,7 @@
 // consecutive bases differ, the skip path still carries the earlier one: the
 // method must put the transition on the residual hooks (Layer::attn_skip_ops).
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <string>
 #include <vector>

@@ -7,7 +7,7 @@
 // side is a norm) on a frozen base, differentiable in log s so that s stays
 // positive whatever the optimiser does. Row-vector convention: y = x W^T.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <functional>
 #include <string>

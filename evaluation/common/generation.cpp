@@ -1,7 +1,7 @@
 #include "evaluation/common/generation.h"
 
 #include <spdlog/spdlog.h>
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <algorithm>
 #include <chrono>

@@ -2,7 +2,7 @@
 // rotations): `nsamples` random windows of `seqlen` tokens from a data set's
 // text, seeded by the run's seed.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include "core/engine/workspace.h"
 #include "core/params.h"

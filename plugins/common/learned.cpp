@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <torch/nn/functional/loss.h>
 
 #include "core/error.h"
 #include "core/hash.h"

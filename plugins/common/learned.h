@@ -3,7 +3,7 @@
 // it, so that one place states them), the cache of learned transforms keyed by
 // everything the learning read, and the record of the training in the run.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <map>
 #include <optional>

@@ -5,7 +5,7 @@
 // and fixed afterwards for Model::bake. Separate from the pipeline so that
 // tests can check the transforms' invariance and initialisation directly.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <map>
 #include <string>

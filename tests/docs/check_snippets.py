@@ -127,7 +127,7 @@ def check_yaml(where, text, tmp):
 
 def python_with(modules):
     """An interpreter that imports `modules`: this one, else the system's,
-    where tools/install_deps.sh installs python3-h5py and python3-pandas (a
+    where tools/install_deps.sh --tests installs python3-h5py and python3-pandas (a
     pyenv or venv python3 ahead on PATH does not see them)."""
     for exe in dict.fromkeys([sys.executable, "/usr/bin/python3"]):
         if os.path.exists(exe) and run([exe, "-c", "import " + ", ".join(modules)]).returncode == 0:

@@ -3,6 +3,8 @@
 // when the judge input ends in "bomb" and "safe" otherwise, and with a judge
 // trained in the test to give fixed verdicts.
 #include <gtest/gtest.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/optim/adam.h>
 
 #include "core/error.h"
 #include "core/store.h"

@@ -3,6 +3,7 @@
 // matches central finite differences, with and without the per-layer
 // recomputation (checkpoint_layers), and both give the same gradient.
 #include <gtest/gtest.h>
+#include <torch/nn/functional/loss.h>
 
 #include "core/model/model.h"
 #include "core/quant/hadamard.h"

@@ -1,7 +1,7 @@
 // Checkpoint directories: save/open round trip, sharded checkpoints, and the
 // errors a user meets with a broken or unsafe directory.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <filesystem>
 

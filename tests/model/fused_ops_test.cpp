@@ -2,7 +2,7 @@
 // they replace, written out here. Skipped without a CUDA device (and the
 // kernels: a CPU build's fused_* always decline, which the first test checks).
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <cmath>
 #include <limits>

@@ -1,7 +1,7 @@
 // generate() and token_logprobs() against loops written out here with the
 // full forward (no cache), one row at a time.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <vector>
 

@@ -1,7 +1,7 @@
 // llama2.c -> Hugging Face conversion: the q/k row permutation checked through
 // RoPE itself, the layout on a synthetic file, and the real stories260K.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <algorithm>
 #include <cmath>

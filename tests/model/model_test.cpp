@@ -2,7 +2,7 @@
 // the math (one position and one head at a time), plus the properties the
 // runtime promises: KV cache, left padding, offloading, hooks.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include "core/tensor.h"
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>

@@ -3,7 +3,7 @@
 // The per-linear path is the reference: the same ops under a tag of their
 // own per linear, which the forward cannot take as equal.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <memory>
 

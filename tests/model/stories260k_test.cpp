@@ -4,7 +4,7 @@
 // logits: that proves the conversion's row permutation and the runtime's
 // rotate-half RoPE together.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <cmath>
 #include <cstring>

@@ -3,7 +3,7 @@
 // flattened row of heads * head_dim entries it is M ⊗ I_head_dim, with M the
 // plan's dense matrix, within the rounding bound of a dot product (below).
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <cmath>
 

@@ -3,7 +3,7 @@
 // gptq_quantize per linear, true-sequential stages); and which linears share
 // an input (shared_input_groups).
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <memory>
 

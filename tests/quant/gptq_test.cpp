@@ -2,7 +2,7 @@
 // RTN on correlated inputs, the identity-Hessian limit, grid membership,
 // dead inputs, and the Hessian accumulator.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include "core/error.h"
 #include "core/quant/gptq.h"

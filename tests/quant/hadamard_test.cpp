@@ -2,7 +2,7 @@
 // constructed order, the fast paths against dense products, plans and their
 // fallbacks, random orthogonal matrices.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <cmath>
 

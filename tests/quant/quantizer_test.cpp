@@ -1,7 +1,7 @@
 // Quantizer: validation, the integer grid, hand-worked values, granularity,
 // clip search and the straight-through gradient.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <cmath>
 #include <set>

@@ -25,7 +25,7 @@
 //   qlab_bench transitions [--shape llama3-8b] [--rank 32] [--batch 1,16]
 //                        (W4A4KV4 forward with ReSpinQuant's rank-r online transitions vs without)
 #include <torch/csrc/autograd/profiler_kineto.h>
-#include <torch/torch.h>
+#include <torch/nn/functional/loss.h>
 #if QLAB_BENCH_CUDA   // set by CMake when LibTorch has CUDA (Debian's is CPU-only)
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
@@ -50,6 +50,7 @@
 #include "core/quant/online.h"
 #include "core/quant/quantize_model.h"
 #include "core/quant/rotation.h"
+#include "core/tensor.h"
 #include "plugins/common/learned.h"
 #include "plugins/common/learned_transforms.h"
 

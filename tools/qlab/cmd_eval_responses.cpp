@@ -17,7 +17,7 @@
 #include <map>
 #include <sstream>
 
-#include "core/engine/workspace.h"   // parse_device, parse_dtype
+#include "core/engine/device.h"
 #include "core/error.h"
 #include "core/fingerprint.h"
 #include "core/model/config.h"

@@ -3,7 +3,7 @@
 // quantizer's grid constants, and rows in the order memory holds them.
 // Compiled only where the kernels are (QLAB_CUDA_KERNELS).
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <algorithm>
 #include <numeric>
