@@ -113,6 +113,20 @@ torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor
   return out;
 }
 
+torch::Tensor fused_target_logprobs(const torch::Tensor& logits, const torch::Tensor& targets) {
+  auto dtype = cuda::kernel_dtype(logits);
+  if (!dtype || logits.dim() != 2 || !inference_on_cuda(logits) || !logits.is_contiguous() || !targets.is_cuda() ||
+      targets.scalar_type() != torch::kLong || targets.dim() != 1 || targets.size(0) != logits.size(0) ||
+      logits.size(0) >= (int64_t(1) << 31))
+    return {};
+  auto t = targets.contiguous();
+  auto out = torch::empty({logits.size(0)}, logits.options().dtype(torch::kFloat64));
+  c10::cuda::CUDAGuard guard(logits.device());
+  cuda::launch_target_logprobs(logits.data_ptr(), t.data_ptr<int64_t>(), out.data_ptr<double>(), logits.size(0),
+                               logits.size(1), *dtype, stream());
+  return out;
+}
+
 #else
 
 torch::Tensor fused_rms_norm(const torch::Tensor&, const torch::Tensor&, double) { return {}; }
@@ -122,6 +136,7 @@ torch::Tensor fused_decode_attention(const torch::Tensor&, const torch::Tensor&,
                                      const torch::Tensor&, const torch::Tensor&) {
   return {};
 }
+torch::Tensor fused_target_logprobs(const torch::Tensor&, const torch::Tensor&) { return {}; }
 
 #endif
 

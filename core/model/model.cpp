@@ -288,9 +288,11 @@ torch::Tensor Model::layer_forward(size_t i, const torch::Tensor& hidden, const 
   return decoder_layer(layers.at(i), config, hidden, pos, cache, i, fused_attention);
 }
 
-torch::Tensor Model::head(const torch::Tensor& hidden) const {
-  return lm_head.forward(rms_norm(hidden, final_norm, config.rms_norm_eps)).to(torch::kFloat32);
+torch::Tensor Model::head_in_dtype(const torch::Tensor& hidden) const {
+  return lm_head.forward(rms_norm(hidden, final_norm, config.rms_norm_eps));
 }
+
+torch::Tensor Model::head(const torch::Tensor& hidden) const { return head_in_dtype(hidden).to(torch::kFloat32); }
 
 torch::Tensor Model::hidden_states(const torch::Tensor& ids, const torch::Tensor& attention_mask, KVCache* cache) const {
   if (ids.dim() != 2) throw std::invalid_argument("Model::forward: ids must be [B, T]");

@@ -55,4 +55,13 @@ void launch_decode_attention(const void* q, const void* k, const void* v, const 
                              const int64_t* last_key, float* partial, float* stats, void* out,
                              const DecodeAttentionShape& s, Dtype dtype, void* stream);
 
+// out[r] = logit[r, targets[r]] - logsumexp(logit[r, :]) for the rows of
+// logits [rows, vocab] (contiguous, as the head's GEMM writes them), each
+// logit read once as the dtype holds it and everything after in float64:
+// log_softmax(logits.to(float64)).gather(targets) to float64 rounding,
+// without a float64 copy of the logits. NaN for a target outside the
+// vocabulary. One block per row.
+void launch_target_logprobs(const void* logits, const int64_t* targets, double* out, int64_t rows, int64_t vocab,
+                            Dtype dtype, void* stream);
+
 }  // namespace qlab::cuda
