@@ -1,7 +1,9 @@
 #include "core/model/fused_ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 // Set by CMake for this file where the kernels are built.
 #ifndef QLAB_CUDA_KERNELS
@@ -71,10 +73,20 @@ torch::Tensor fused_rope(const torch::Tensor& x, const torch::Tensor& cos, const
       cos.dim() != 3 || cos.sizes() != sin.sizes() || cos.size(1) != x.size(2) || cos.size(2) != x.size(3) ||
       (cos.size(0) != 1 && cos.size(0) != x.size(0)) || x.numel() >= (int64_t(1) << 31))
     return {};
-  auto y = torch::empty_like(x);   // the same strides: x is a dense view
-  if (y.strides() != x.strides()) return {};
+  // y dense with x's dims in x's memory order (the order of their strides):
+  // x's own strides where x is dense (a transposed [B, T, H, D]), and where
+  // it is a slice of the fused q/k/v product's rows, what x would be alone.
+  std::vector<int64_t> order = {0, 1, 2};
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return x.stride(a) > x.stride(b); });
+  std::vector<int64_t> sizes, back(4);
+  for (int64_t d : order) sizes.push_back(x.size(d));
+  sizes.push_back(x.size(3));
+  for (int64_t i = 0; i < 3; ++i) back[order[i]] = i;
+  back[3] = 3;
+  auto y = torch::empty(sizes, x.options()).permute(back);
   auto c = cos.contiguous(), s = sin.contiguous();
-  cuda::RopeShape shape{x.size(0), x.size(1), x.size(2), x.size(3), x.stride(0), x.stride(1), x.stride(2), c.size(0)};
+  cuda::RopeShape shape{x.size(0),  x.size(1),  x.size(2),  x.size(3),  x.stride(0), x.stride(1),
+                        x.stride(2), y.stride(0), y.stride(1), y.stride(2), c.size(0)};
   c10::cuda::CUDAGuard guard(x.device());
   cuda::launch_rope(x.data_ptr(), c.data_ptr(), s.data_ptr(), y.data_ptr(), shape, *dtype, stream());
   return y;

@@ -78,15 +78,20 @@ TEST(FusedOps, RopeBitForBitAsTheLibTorchOps) {
     // head_dim 64 is read in 16-byte packs; 36 (half of it not a whole pack) one element at a time.
     for (int64_t D : {64, 36}) {
       for (int64_t cos_batch : {1, 2}) {
-        // [B, T, H, D] seen as [B, H, T, D], as the forward makes q and k.
-        auto x = torch::randn({2, 5, 3, D}, kCuda).to(dtype).transpose(1, 2);
-        auto pos = torch::arange(5, torch::TensorOptions().dtype(torch::kLong).device(kCuda)).unsqueeze(0).repeat({cos_batch, 1}) + 7;
-        auto [cos, sin] = rope_cos_sin(rope_inv_freq(rope, D), pos, dtype);
-        auto rotated = torch::cat({-x.narrow(-1, D / 2, D / 2), x.narrow(-1, 0, D / 2)}, -1);
-        auto want = x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
-        auto got = fused_rope(x, cos, sin);
-        ASSERT_TRUE(got.defined());
-        EXPECT_TRUE(torch::equal(got, want)) << dtype << " D " << D << " cos batch " << cos_batch;
+        for (bool sliced : {false, true}) {
+          // [B, T, H, D] seen as [B, H, T, D], as the forward makes q and k;
+          // sliced: the first 3 heads' columns of a product of 5 heads' (the
+          // fused q/k/v GEMM's output).
+          auto rows = torch::randn({2, 5, (sliced ? 5 : 3) * D}, kCuda).to(dtype);
+          auto x = rows.narrow(2, 0, 3 * D).view({2, 5, 3, D}).transpose(1, 2);
+          auto pos = torch::arange(5, torch::TensorOptions().dtype(torch::kLong).device(kCuda)).unsqueeze(0).repeat({cos_batch, 1}) + 7;
+          auto [cos, sin] = rope_cos_sin(rope_inv_freq(rope, D), pos, dtype);
+          auto rotated = torch::cat({-x.narrow(-1, D / 2, D / 2), x.narrow(-1, 0, D / 2)}, -1);
+          auto want = x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
+          auto got = fused_rope(x, cos, sin);
+          ASSERT_TRUE(got.defined());
+          EXPECT_TRUE(torch::equal(got, want)) << dtype << " D " << D << " cos batch " << cos_batch << " sliced " << sliced;
+        }
       }
     }
   }

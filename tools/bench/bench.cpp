@@ -45,6 +45,7 @@
 #include "core/learn/apc_loss.h"
 #include "core/learn/stiefel.h"
 #include "core/model/generate.h"
+#include "core/model/linear_blocks.h"
 #include "core/model/model.h"
 #include "core/quant/hadamard.h"
 #include "core/quant/online.h"
@@ -106,6 +107,7 @@ Model random_device_model(const ModelConfig& c, torch::Device dev, torch::Scalar
     l.o.weight = randw(c.hidden_size, q, o);
     l.gate.weight = randw(c.intermediate_size, c.hidden_size, o), l.up.weight = randw(c.intermediate_size, c.hidden_size, o);
     l.down.weight = randw(c.hidden_size, c.intermediate_size, o);
+    place_adjacent(l);   // as Model::load places them: one GEMM for q/k/v and one for gate/up
     if (layers_on_cpu) l.to(torch::kCPU, dt);
     m.layers.push_back(std::move(l));
   }

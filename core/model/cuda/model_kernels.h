@@ -22,11 +22,13 @@ bool launch_rms_norm_quant(const void* x, const void* w, void* y, int64_t rows, 
 
 // apply_rope of rope.h: y = x cos + rotate_half(x) sin with each product and
 // the sum rounded to the dtype as the three LibTorch ops round them (so the
-// result is theirs bit for bit). x and y share strides (last dim contiguous);
+// result is theirs bit for bit). x and y have their own strides (last dim
+// contiguous: x may be a slice of the fused q/k/v product's rows, y is dense);
 // cos and sin are [cos_batch, T, D] contiguous, cos_batch 1 or B.
 struct RopeShape {
   int64_t B, H, T, D;
   int64_t stride_b, stride_h, stride_t;
+  int64_t y_stride_b, y_stride_h, y_stride_t;
   int64_t cos_batch;
 };
 void launch_rope(const void* x, const void* cos, const void* sin, void* y, const RopeShape& s, Dtype dtype,
