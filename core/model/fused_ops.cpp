@@ -125,6 +125,31 @@ torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor
   return out;
 }
 
+// The stride between consecutive rows of x (every dim but the last, which
+// must be contiguous, walked as one), or 0 where the rows are not evenly spaced.
+static int64_t row_stride(const torch::Tensor& x) {
+  const int64_t d = x.dim();
+  if (d < 2 || x.stride(d - 1) != 1) return 0;
+  for (int64_t i = 0; i + 2 < d; ++i)
+    if (x.size(i) > 1 && x.stride(i) != x.stride(i + 1) * x.size(i + 1)) return 0;
+  return x.stride(d - 2);
+}
+
+torch::Tensor fused_silu_mul(const torch::Tensor& gate, const torch::Tensor& up) {
+  auto dtype = cuda::kernel_dtype(gate);
+  if (!dtype || !inference_on_cuda(gate) || !inference_on_cuda(up) || up.scalar_type() != gate.scalar_type() ||
+      up.sizes() != gate.sizes() || gate.numel() >= (int64_t(1) << 31))
+    return {};
+  const int64_t stride = row_stride(gate);
+  if (stride == 0 || row_stride(up) != stride) return {};
+  auto y = torch::empty(gate.sizes(), gate.options());
+  const int64_t width = gate.size(-1);
+  c10::cuda::CUDAGuard guard(gate.device());
+  cuda::launch_silu_mul(gate.data_ptr(), up.data_ptr(), y.data_ptr(), gate.numel() / std::max<int64_t>(width, 1), width,
+                        stride, *dtype, stream());
+  return y;
+}
+
 torch::Tensor fused_target_logprobs(const torch::Tensor& logits, const torch::Tensor& targets) {
   auto dtype = cuda::kernel_dtype(logits);
   if (!dtype || logits.dim() != 2 || !inference_on_cuda(logits) || !logits.is_contiguous() || !targets.is_cuda() ||
@@ -148,6 +173,7 @@ torch::Tensor fused_decode_attention(const torch::Tensor&, const torch::Tensor&,
                                      const torch::Tensor&, const torch::Tensor&) {
   return {};
 }
+torch::Tensor fused_silu_mul(const torch::Tensor&, const torch::Tensor&) { return {}; }
 torch::Tensor fused_target_logprobs(const torch::Tensor&, const torch::Tensor&) { return {}; }
 
 #endif

@@ -242,7 +242,9 @@ torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::T
 
   auto m = normed_input(h, L.post_attn_norm, c.rms_norm_eps, {&L.gate, &L.up});
   auto gate_up = m.forward({&L.gate, &L.up});
-  return apply_ops(L.mlp_skip_ops, h) + L.down.forward(torch::silu(gate_up[0]) * gate_up[1]);
+  auto act = fused_silu_mul(gate_up[0], gate_up[1]);
+  if (!act.defined()) act = torch::silu(gate_up[0]) * gate_up[1];
+  return apply_ops(L.mlp_skip_ops, h) + L.down.forward(act);
 }
 
 // Activation checkpointing of one layer: the forward keeps only its input;

@@ -31,6 +31,7 @@ TEST(FusedOps, DeclineOnTheCpu) {
                                      {}, torch::kCPU, torch::kFloat32, "t");
   EXPECT_FALSE(fused_rms_norm_quant(x, torch::ones({8}), 1e-5, fq).defined());
   EXPECT_FALSE(fused_target_logprobs(x, torch::zeros({2}, torch::kLong)).defined());
+  EXPECT_FALSE(fused_silu_mul(x, x).defined());
 }
 
 TEST(FusedOps, RmsNormAsTheLibTorchOps) {
@@ -148,6 +149,23 @@ TEST(FusedOps, DecodeAttentionReadsOnlyTheWrittenKeys) {
     const double rel = c.dtype == torch::kBFloat16 ? 1.0 / 256 : 0.0;
     auto excess = (got.to(torch::kFloat64) - want).abs() - rel * want.abs();
     EXPECT_LT(excess.max().item<double>(), 2e-5) << "B " << c.B << " H " << c.H << " D " << c.D;
+  }
+}
+
+TEST(FusedOps, SiluMulBitForBitAsTheLibTorchOps) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(7);
+  for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    // I = 96 in 16-byte packs, 45 one element at a time; the gate and up
+    // halves of a [B, T, 2I] product, as the fused gate/up GEMM gives them.
+    for (int64_t I : {96, 45}) {
+      auto product = (4 * torch::randn({2, 7, 2 * I}, kCuda)).to(dtype);
+      auto gate = product.narrow(2, 0, I), up = product.narrow(2, I, I);
+      auto got = fused_silu_mul(gate, up);
+      ASSERT_TRUE(got.defined());
+      EXPECT_TRUE(got.is_contiguous());
+      EXPECT_TRUE(torch::equal(got, torch::silu(gate) * up)) << dtype << " I " << I;
+    }
   }
 }
 

@@ -66,4 +66,11 @@ void launch_decode_attention(const void* q, const void* k, const void* v, const 
 void launch_target_logprobs(const void* logits, const int64_t* targets, double* out, int64_t rows, int64_t vocab,
                             Dtype dtype, void* stream);
 
+// y = silu(gate) * up on rows [rows, width] (y contiguous; gate and up rows
+// in_stride elements apart, e.g. the two halves of the fused gate/up
+// product's rows), each op rounded to the dtype as LibTorch's two ops round
+// it: their result bit for bit, with one read of each input and one write.
+void launch_silu_mul(const void* gate, const void* up, void* y, int64_t rows, int64_t width, int64_t in_stride,
+                     Dtype dtype, void* stream);
+
 }  // namespace qlab::cuda
