@@ -41,12 +41,14 @@ inline bool dtype_supported(torch::Device device, torch::ScalarType dtype) {
 // (query head h reads kv head h / (H / KV)). Only callable when QLAB_HAS_SDPA.
 inline torch::Tensor sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                           const torch::Tensor& mask, bool is_causal) {
+#if QLAB_HAS_SDPA
   auto m = mask.defined() ? c10::optional<at::Tensor>(mask) : c10::nullopt;
 #if QLAB_HAS_SDPA_GQA
   return at::scaled_dot_product_attention(q, k, v, m, 0.0, is_causal, c10::nullopt,
                                           /*enable_gqa=*/k.size(1) != q.size(1));
-#elif QLAB_HAS_SDPA
+#else
   return at::scaled_dot_product_attention(q, k, v, m, 0.0, is_causal);
+#endif
 #else
   (void)q, (void)k, (void)v, (void)mask, (void)is_causal;
   TORCH_CHECK(false, "scaled_dot_product_attention needs LibTorch >= 2.0");
