@@ -4,7 +4,7 @@
 
 namespace qlab {
 
-const std::vector<std::vector<Linear Layer::*>>& shared_input_groups() {
+const std::vector<std::vector<Linear Layer::*>>& block_groups() {
   static const std::vector<std::vector<Linear Layer::*>> groups = {{&Layer::q, &Layer::k, &Layer::v},
                                                                    {&Layer::gate, &Layer::up}};
   return groups;
@@ -60,7 +60,7 @@ static void reslice(Layer& l, const std::vector<Linear Layer::*>& group, torch::
 
 void map_layer_tensors(Layer& l, const std::function<torch::Tensor(const torch::Tensor&)>& f) {
   std::vector<Linear Layer::*> grouped;
-  for (const auto& group : shared_input_groups()) {
+  for (const auto& group : block_groups()) {
     for (torch::Tensor Linear::*field : {&Linear::weight, &Linear::bias}) {
       std::vector<torch::Tensor> parts;
       for (auto member : group) parts.push_back((l.*member).*field);
@@ -81,7 +81,7 @@ void map_layer_tensors(Layer& l, const std::function<torch::Tensor(const torch::
 }
 
 void place_adjacent(Layer& l) {
-  for (const auto& group : shared_input_groups()) {
+  for (const auto& group : block_groups()) {
     for (torch::Tensor Linear::*field : {&Linear::weight, &Linear::bias}) {
       std::vector<torch::Tensor> parts;
       for (auto member : group) parts.push_back((l.*member).*field);

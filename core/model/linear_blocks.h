@@ -20,7 +20,7 @@ namespace qlab {
 
 // The groups of a layer's linears that read one activation, each in the
 // order of its rows in a block.
-const std::vector<std::vector<Linear Layer::*>>& shared_input_groups();
+const std::vector<std::vector<Linear Layer::*>>& block_groups();
 
 // The tensors as one view [sum of their rows, ...] where each is contiguous
 // and starts where the one before ends in the same storage (so of one dtype

@@ -508,8 +508,13 @@ Model Model::load(const std::string& dir, torch::Device device, torch::ScalarTyp
   m.device = device;
   m.dtype = dtype;
   m.layers.resize(m.config.num_layers);
-  for (const TensorSlot& s : expected_tensors(m.config)) slot_tensor(m, s) = ck.load(s.name, dtype, device);
-  for (Layer& l : m.layers) place_adjacent(l);   // one GEMM for q/k/v and one for gate/up
+  for (const TensorSlot& s : expected_tensors(m.config)) {
+    slot_tensor(m, s) = ck.load(s.name, dtype, device);
+    // q/k/v and gate/up in one block each (one GEMM per block) as soon as a
+    // layer's group is loaded: the next layer's loads reuse what its parts
+    // took (on CUDA the caching allocator keeps it).
+    if (s.layer >= 0) place_adjacent(m.layers[s.layer]);
+  }
   if (m.config.tie_word_embeddings) m.lm_head.weight = m.embed.weight;
   return m;
 }
