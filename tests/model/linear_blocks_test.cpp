@@ -11,6 +11,8 @@
 
 #include "core/model/linear_blocks.h"
 #include "core/model/model.h"
+#include "core/quant/quantize_model.h"
+#include "core/quant/quantizer.h"
 #include "test_models.h"
 #include "test_util.h"
 
@@ -89,6 +91,16 @@ TEST(LinearBlocks, NoBlockForWeightOpsDifferentInputsOrAGraph) {
   }
   l.gate.weight.requires_grad_(false);
   EXPECT_TRUE(blocked(l));
+}
+
+TEST(LinearBlocks, QuantizedWeightsAreBlockedAgain) {
+  auto m = blocked_copy(test::random_model(test::tiny_config("llama_gqa"), 59));
+  const torch::Tensor before = m.layers[1].up.weight.clone();
+  QuantConfig cfg;
+  cfg.bits = 4;
+  quantize_weights_rtn(m, cfg);   // a new tensor for every weight
+  EXPECT_FALSE(m.layers[1].up.weight.equal(before));
+  for (const Layer& l : m.layers) EXPECT_TRUE(blocked(l));
 }
 
 TEST(LinearBlocks, LoadedMovedAndCopiedModelsHoldBlocksAndSaveTheSameBytes) {
