@@ -254,7 +254,8 @@ int bench_forward(const std::map<std::string, std::string>& a) {
   // Cumulative: the online Hadamards alone, then with the fake quantizers, to
   // show which costs what.
   // "bf16 NLL" is the perplexity evaluator's path: every token's log-probability
-  // with the head run a chunk of positions at a time (no whole-window logits).
+  // with the head run a chunk at a time (no whole-window logits; on CUDA chunks
+  // of all rows, each read once by the log-softmax kernel).
   const OnlineSpec spec = w4a4kv4_spec();
   for (std::string mode : {"bf16", "bf16 NLL", "bf16 + online Hadamards", "W4A4KV4"}) {
     if (mode == "bf16 + online Hadamards") attach_online_hadamards(m, spec, "quarot");
