@@ -19,14 +19,17 @@ static torch::Tensor fused_attention(const torch::Tensor& q, torch::Tensor k, to
                                      torch::Tensor mask) {
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
   const int64_t KV = k.size(1), Tk = k.size(2);
-  if (KV != H) {  // the kernel wants as many kv heads as query heads
-    k = k.unsqueeze(2).expand({B, KV, H / KV, Tk, D}).reshape({B, H, Tk, D});
-    v = v.unsqueeze(2).expand({B, KV, H / KV, Tk, D}).reshape({B, H, Tk, D});
-  }
   bool is_causal = false;
   if (!mask.defined() && T > 1) {
     if (T == Tk) is_causal = true;  // the kernel's causal mask is aligned at the top left
     else mask = causal_mask(T, Tk, q.device());
+  }
+  // Without a mask the flash kernel reads grouped kv heads in place (where
+  // the LibTorch has enable_gqa); with one, the memory-efficient kernel
+  // takes it, which may want as many kv heads as query heads: a copy.
+  if (KV != H && (mask.defined() || !QLAB_HAS_SDPA_GQA)) {
+    k = k.unsqueeze(2).expand({B, KV, H / KV, Tk, D}).reshape({B, H, Tk, D});
+    v = v.unsqueeze(2).expand({B, KV, H / KV, Tk, D}).reshape({B, H, Tk, D});
   }
   return compat::sdpa(q, k, v, mask, is_causal);
 }

@@ -1,7 +1,9 @@
 #include "core/model/fused_ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 // Set by CMake for this file where the kernels are built.
 #ifndef QLAB_CUDA_KERNELS
@@ -71,10 +73,20 @@ torch::Tensor fused_rope(const torch::Tensor& x, const torch::Tensor& cos, const
       cos.dim() != 3 || cos.sizes() != sin.sizes() || cos.size(1) != x.size(2) || cos.size(2) != x.size(3) ||
       (cos.size(0) != 1 && cos.size(0) != x.size(0)) || x.numel() >= (int64_t(1) << 31))
     return {};
-  auto y = torch::empty_like(x);   // the same strides: x is a dense view
-  if (y.strides() != x.strides()) return {};
+  // y dense with x's dims in x's memory order (the order of their strides):
+  // x's own strides where x is dense (a transposed [B, T, H, D]), and where
+  // it is a slice of the fused q/k/v product's rows, what x would be alone.
+  std::vector<int64_t> order = {0, 1, 2};
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return x.stride(a) > x.stride(b); });
+  std::vector<int64_t> sizes, back(4);
+  for (int64_t d : order) sizes.push_back(x.size(d));
+  sizes.push_back(x.size(3));
+  for (int64_t i = 0; i < 3; ++i) back[order[i]] = i;
+  back[3] = 3;
+  auto y = torch::empty(sizes, x.options()).permute(back);
   auto c = cos.contiguous(), s = sin.contiguous();
-  cuda::RopeShape shape{x.size(0), x.size(1), x.size(2), x.size(3), x.stride(0), x.stride(1), x.stride(2), c.size(0)};
+  cuda::RopeShape shape{x.size(0),  x.size(1),  x.size(2),  x.size(3),  x.stride(0), x.stride(1),
+                        x.stride(2), y.stride(0), y.stride(1), y.stride(2), c.size(0)};
   c10::cuda::CUDAGuard guard(x.device());
   cuda::launch_rope(x.data_ptr(), c.data_ptr(), s.data_ptr(), y.data_ptr(), shape, *dtype, stream());
   return y;
@@ -113,6 +125,45 @@ torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor
   return out;
 }
 
+// The stride between consecutive rows of x (every dim but the last, which
+// must be contiguous, walked as one), or 0 where the rows are not evenly spaced.
+static int64_t row_stride(const torch::Tensor& x) {
+  const int64_t d = x.dim();
+  if (d < 2 || x.stride(d - 1) != 1) return 0;
+  for (int64_t i = 0; i + 2 < d; ++i)
+    if (x.size(i) > 1 && x.stride(i) != x.stride(i + 1) * x.size(i + 1)) return 0;
+  return x.stride(d - 2);
+}
+
+torch::Tensor fused_silu_mul(const torch::Tensor& gate, const torch::Tensor& up) {
+  auto dtype = cuda::kernel_dtype(gate);
+  if (!dtype || !inference_on_cuda(gate) || !inference_on_cuda(up) || up.scalar_type() != gate.scalar_type() ||
+      up.sizes() != gate.sizes() || gate.numel() >= (int64_t(1) << 31))
+    return {};
+  const int64_t stride = row_stride(gate);
+  if (stride == 0 || row_stride(up) != stride) return {};
+  auto y = torch::empty(gate.sizes(), gate.options());
+  const int64_t width = gate.size(-1);
+  c10::cuda::CUDAGuard guard(gate.device());
+  cuda::launch_silu_mul(gate.data_ptr(), up.data_ptr(), y.data_ptr(), gate.numel() / std::max<int64_t>(width, 1), width,
+                        stride, *dtype, stream());
+  return y;
+}
+
+torch::Tensor fused_target_logprobs(const torch::Tensor& logits, const torch::Tensor& targets) {
+  auto dtype = cuda::kernel_dtype(logits);
+  if (!dtype || logits.dim() != 2 || !inference_on_cuda(logits) || !logits.is_contiguous() || !targets.is_cuda() ||
+      targets.scalar_type() != torch::kLong || targets.dim() != 1 || targets.size(0) != logits.size(0) ||
+      logits.size(0) >= (int64_t(1) << 31))
+    return {};
+  auto t = targets.contiguous();
+  auto out = torch::empty({logits.size(0)}, logits.options().dtype(torch::kFloat64));
+  c10::cuda::CUDAGuard guard(logits.device());
+  cuda::launch_target_logprobs(logits.data_ptr(), t.data_ptr<int64_t>(), out.data_ptr<double>(), logits.size(0),
+                               logits.size(1), *dtype, stream());
+  return out;
+}
+
 #else
 
 torch::Tensor fused_rms_norm(const torch::Tensor&, const torch::Tensor&, double) { return {}; }
@@ -122,6 +173,8 @@ torch::Tensor fused_decode_attention(const torch::Tensor&, const torch::Tensor&,
                                      const torch::Tensor&, const torch::Tensor&) {
   return {};
 }
+torch::Tensor fused_silu_mul(const torch::Tensor&, const torch::Tensor&) { return {}; }
+torch::Tensor fused_target_logprobs(const torch::Tensor&, const torch::Tensor&) { return {}; }
 
 #endif
 

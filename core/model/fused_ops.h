@@ -29,4 +29,15 @@ torch::Tensor fused_rope(const torch::Tensor& x, const torch::Tensor& cos, const
 torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                      const torch::Tensor& mask, const torch::Tensor& last_key);
 
+// torch::silu(gate) * up, bit for bit, in one kernel (one read of each, one
+// write; LibTorch's two ops write and read the silu between them). gate and
+// up: the same shape, last dim contiguous, rows at one stride (the halves of
+// the fused gate/up product's rows); the result is contiguous.
+torch::Tensor fused_silu_mul(const torch::Tensor& gate, const torch::Tensor& up);
+
+// log_softmax(logits.to(float64), -1).gather(-1, targets) for logits [rows,
+// vocab] (the head's output in the model's dtype) and targets int64 [rows]:
+// float64 [rows], to float64 rounding, with no float64 copy of the logits.
+torch::Tensor fused_target_logprobs(const torch::Tensor& logits, const torch::Tensor& targets);
+
 }  // namespace qlab

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/model/fused_ops.h"
+
 namespace qlab {
 
 // Picks the next token of every row from its float32 logits [B, vocab]:
@@ -110,11 +112,38 @@ std::vector<std::vector<int64_t>> generate(Model& model, const std::vector<std::
   return out;
 }
 
+// next_token_logprobs on CUDA: the head's logits in the model's dtype, as
+// its GEMM gives them, go to one kernel that takes each row's log-softmax at
+// its target in float64 (fused_target_logprobs), so that no float32 or
+// float64 copy of them exists. The B * (T - 1) positions are flattened into
+// rows, so that a chunk's GEMM has many of them (a chunk of positions at 8B,
+// batch 4, has 260). max_logits bounds the memory as the path below uses
+// it: there a logit is held in float32 and twice in float64 (20 bytes),
+// here once in the dtype. Undefined where the kernel declines.
+static torch::Tensor fused_next_token_logprobs(const Model& model, const torch::Tensor& hidden,
+                                               const torch::Tensor& ids, int64_t max_logits) {
+  const int64_t B = hidden.size(0), T = hidden.size(1), V = model.lm_head.weight.size(0);
+  auto rows = hidden.narrow(1, 0, T - 1).reshape({B * (T - 1), hidden.size(2)});
+  auto targets = ids.narrow(1, 1, T - 1).reshape({B * (T - 1)});
+  const int64_t n = rows.size(0);
+  const int64_t chunk = std::max<int64_t>(1, max_logits * 20 / (V * int64_t(model.lm_head.weight.element_size())));
+  auto out = torch::empty({n}, torch::TensorOptions().dtype(torch::kFloat64).device(hidden.device()));
+  for (int64_t r0 = 0; r0 < n; r0 += chunk) {
+    const int64_t m = std::min(chunk, n - r0);
+    auto lp = fused_target_logprobs(model.head_in_dtype(rows.narrow(0, r0, m)), targets.narrow(0, r0, m));
+    if (!lp.defined()) return {};
+    out.narrow(0, r0, m).copy_(lp);
+  }
+  return out.view({B, T - 1});
+}
+
 torch::Tensor next_token_logprobs(const Model& model, const torch::Tensor& ids, int64_t max_logits) {
   torch::NoGradGuard no_grad;
   const int64_t B = ids.size(0), T = ids.size(1), V = model.lm_head.weight.size(0);
   auto on = ids.to(model.device);
   auto hidden = model.hidden_states(on);
+  if (hidden.is_cuda() && T > 1)
+    if (auto lp = fused_next_token_logprobs(model, hidden, on, max_logits); lp.defined()) return lp;
   const int64_t chunk = std::max<int64_t>(1, max_logits / (B * V));   // positions per head call
   std::vector<torch::Tensor> parts;
   for (int64_t t0 = 0; t0 < T - 1; t0 += chunk) {

@@ -27,7 +27,10 @@ std::vector<std::vector<int64_t>> generate(Model& model, const std::vector<std::
 // on the model's device. The head runs on a chunk of positions at a time
 // (at most max_logits logits), so that the float32 logits of a long window over a
 // large vocabulary (2048 x 128k: 1 GB, twice that in float64) never exist at
-// once; each row is computed as the whole-window path computes it.
+// once; each row is computed as the whole-window path computes it. On CUDA
+// the log-softmax at the target is one kernel on the head's logits in the
+// model's dtype (fused_ops.h), over chunks of the B * (T - 1) rows in the
+// memory max_logits float32 logits and their float64 copies would take.
 torch::Tensor next_token_logprobs(const Model& model, const torch::Tensor& ids, int64_t max_logits = int64_t(1) << 25);
 
 // log p(ids[t] | ids[<t]) for t = 1..n-1, float64 on the CPU: [n-1].

@@ -9,6 +9,7 @@
 #include "core/model/attention.h"
 #include "core/model/checkpoint.h"
 #include "core/model/fused_ops.h"
+#include "core/model/linear_blocks.h"
 #include "core/model/rope.h"
 #include "core/torch_compat.h"
 
@@ -86,6 +87,28 @@ class SharedInput {
     return torch::linear(input(l.input_ops), a.weight, a.bias);
   }
 
+  // The outputs of the linears `group`, in order: one GEMM over their block
+  // and its output split (views of its columns) where they are one block
+  // (linear_blocks.h) and no graph is built through the input, else one
+  // product each.
+  std::vector<torch::Tensor> forward(std::initializer_list<const Linear*> group) {
+    std::vector<torch::Tensor> out;
+    if (auto block = block_of(group)) {
+      auto in = input((*group.begin())->input_ops);
+      if (!(torch::GradMode::is_enabled() && in.requires_grad())) {
+        auto y = torch::linear(in, block->weight, block->bias);
+        int64_t at = 0;
+        for (const Linear* l : group) {
+          out.push_back(y.narrow(-1, at, l->weight.size(0)));
+          at += l->weight.size(0);
+        }
+        return out;
+      }
+    }
+    for (const Linear* l : group) out.push_back(forward(*l));
+    return out;
+  }
+
  private:
   torch::Tensor input(const std::vector<OnlineOp>& ops) {
     for (const auto& [seen, in] : done_)
@@ -146,11 +169,7 @@ static torch::Tensor moved(const torch::Tensor& t, torch::Device device, torch::
 void Layer::to(torch::Device device, torch::ScalarType dtype) {
   input_norm = moved(input_norm, device, dtype);
   post_attn_norm = moved(post_attn_norm, device, dtype);
-  for (const auto& s : layer_linears()) {
-    Linear& l = this->*s.member;
-    l.weight = moved(l.weight, device, dtype);
-    l.bias = moved(l.bias, device, dtype);
-  }
+  map_layer_tensors(*this, [&](const torch::Tensor& t) { return moved(t, device, dtype); });
 }
 
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
@@ -210,9 +229,10 @@ torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::T
   const int64_t B = hidden.size(0), T = hidden.size(1);
   const int64_t H = c.num_heads, KV = c.num_kv_heads, D = c.head_dim;
   auto a = normed_input(hidden, L.input_norm, c.rms_norm_eps, {&L.q, &L.k, &L.v});
-  auto q = a.forward(L.q).view({B, T, H, D}).transpose(1, 2);
-  auto k = a.forward(L.k).view({B, T, KV, D}).transpose(1, 2);
-  auto v = a.forward(L.v).view({B, T, KV, D}).transpose(1, 2);
+  auto qkv = a.forward({&L.q, &L.k, &L.v});
+  auto q = qkv[0].view({B, T, H, D}).transpose(1, 2);
+  auto k = qkv[1].view({B, T, KV, D}).transpose(1, 2);
+  auto v = qkv[2].view({B, T, KV, D}).transpose(1, 2);
   q = apply_ops(L.q_rope_ops, apply_rope(q, pos.cos, pos.sin));
   k = apply_ops(L.k_rope_ops, apply_rope(k, pos.cos, pos.sin));
   v = apply_ops(L.v_ops, v);
@@ -221,7 +241,10 @@ torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::T
   auto h = apply_ops(L.attn_skip_ops, hidden) + L.o.forward(attn.transpose(1, 2).reshape({B, T, H * D}));
 
   auto m = normed_input(h, L.post_attn_norm, c.rms_norm_eps, {&L.gate, &L.up});
-  return apply_ops(L.mlp_skip_ops, h) + L.down.forward(torch::silu(m.forward(L.gate)) * m.forward(L.up));
+  auto gate_up = m.forward({&L.gate, &L.up});
+  auto act = fused_silu_mul(gate_up[0], gate_up[1]);
+  if (!act.defined()) act = torch::silu(gate_up[0]) * gate_up[1];
+  return apply_ops(L.mlp_skip_ops, h) + L.down.forward(act);
 }
 
 // Activation checkpointing of one layer: the forward keeps only its input;
@@ -288,9 +311,11 @@ torch::Tensor Model::layer_forward(size_t i, const torch::Tensor& hidden, const 
   return decoder_layer(layers.at(i), config, hidden, pos, cache, i, fused_attention);
 }
 
-torch::Tensor Model::head(const torch::Tensor& hidden) const {
-  return lm_head.forward(rms_norm(hidden, final_norm, config.rms_norm_eps)).to(torch::kFloat32);
+torch::Tensor Model::head_in_dtype(const torch::Tensor& hidden) const {
+  return lm_head.forward(rms_norm(hidden, final_norm, config.rms_norm_eps));
 }
+
+torch::Tensor Model::head(const torch::Tensor& hidden) const { return head_in_dtype(hidden).to(torch::kFloat32); }
 
 torch::Tensor Model::hidden_states(const torch::Tensor& ids, const torch::Tensor& attention_mask, KVCache* cache) const {
   if (ids.dim() != 2) throw std::invalid_argument("Model::forward: ids must be [B, T]");
@@ -411,6 +436,8 @@ void Model::bake() {
     }
   }
   for (auto& [name, lin] : all_linears()) lin->bake();
+  // Baking makes new weights: blocks again, for one GEMM per block.
+  for (Layer& l : layers) place_adjacent(l);
   if (tied && !lm_head.weight.is_same(embed.weight))
     throw std::logic_error("Model::bake: a weight op on a tied embedding (untie lm_head first)");
 }
@@ -481,7 +508,13 @@ Model Model::load(const std::string& dir, torch::Device device, torch::ScalarTyp
   m.device = device;
   m.dtype = dtype;
   m.layers.resize(m.config.num_layers);
-  for (const TensorSlot& s : expected_tensors(m.config)) slot_tensor(m, s) = ck.load(s.name, dtype, device);
+  for (const TensorSlot& s : expected_tensors(m.config)) {
+    slot_tensor(m, s) = ck.load(s.name, dtype, device);
+    // q/k/v and gate/up in one block each (one GEMM per block) as soon as a
+    // layer's group is loaded: the next layer's loads reuse what its parts
+    // took (on CUDA the caching allocator keeps it).
+    if (s.layer >= 0) place_adjacent(m.layers[s.layer]);
+  }
   if (m.config.tie_word_embeddings) m.lm_head.weight = m.embed.weight;
   return m;
 }
@@ -506,13 +539,10 @@ void Model::offload(torch::Device compute_device) {
   // Pinned pages let the per-layer copies to the GPU run asynchronously.
   if (compute_device.is_cuda())
     for (auto& l : layers) {
-      auto pin = [](torch::Tensor& t) { if (t.defined()) t = t.pin_memory(); };
-      pin(l.input_norm);
-      pin(l.post_attn_norm);
-      for (const auto& s : layer_linears()) {
-        pin((l.*s.member).weight);
-        pin((l.*s.member).bias);
-      }
+      auto pin = [](const torch::Tensor& t) { return t.pin_memory(); };
+      l.input_norm = pin(l.input_norm);
+      l.post_attn_norm = pin(l.post_attn_norm);
+      map_layer_tensors(l, pin);
     }
 }
 
@@ -534,7 +564,7 @@ Model copy_model(const Model& m) {
     Layer& n = c.layers[i];
     n.input_norm = m.layers[i].input_norm.clone();
     n.post_attn_norm = m.layers[i].post_attn_norm.clone();
-    for (const auto& s : layer_linears()) n.*s.member = copy_linear(m.layers[i].*s.member);
+    map_layer_tensors(n, [](const torch::Tensor& t) { return t.clone(); });   // n's linears are m's until here
   }
   if (m.offloaded()) c.offload(m.device);
   return c;

@@ -216,6 +216,10 @@ class Model {
   torch::Tensor layer_forward(size_t i, const torch::Tensor& hidden, const Positions& pos,
                               KVCache* cache = nullptr) const;
   torch::Tensor head(const torch::Tensor& hidden) const;     // final norm + lm_head, float32 logits
+  // The same logits in the model's dtype, as lm_head's GEMM gives them (head
+  // is this in float32): for a consumer that reads each once (the fused
+  // log-probabilities of next_token_logprobs).
+  torch::Tensor head_in_dtype(const torch::Tensor& hidden) const;
 
   // Named access: "layers.<i>.<q|k|v|o|gate|up|down>", "lm_head".
   Linear& linear(const std::string& name);

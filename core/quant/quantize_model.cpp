@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 
+#include "core/model/linear_blocks.h"
 #include "core/progress.h"
 
 namespace qlab {
@@ -47,6 +48,7 @@ void quantize_weights_rtn(Model& model, const QuantConfig& cfg) {
         auto w = lin->weight.to(model.device, torch::kFloat32);
         lin->weight = fake_quantize_weight(w, cfg).to(lin->weight.device(), lin->weight.scalar_type());
       }
+  for (Layer& layer : model.layers) place_adjacent(layer);   // new weights: one GEMM per block again
 }
 
 void quantize_weights_gptq(Model& model, const QuantConfig& cfg, const torch::Tensor& calibration,
@@ -102,6 +104,7 @@ void quantize_weights_gptq(Model& model, const QuantConfig& cfg, const torch::Te
         }
       }
     }
+    place_adjacent(layer);   // new weights: one GEMM per block again
     for (auto& h : hidden) h = model.layer_forward(li, h, pos);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     spdlog::info("gptq: layer {}/{} | {} | ETA {}", li + 1, layers, format_duration(secs),

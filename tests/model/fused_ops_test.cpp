@@ -8,10 +8,12 @@
 #include <limits>
 
 #include "core/model/fused_ops.h"
+#include "core/model/generate.h"
 #include "core/model/model.h"
 #include "core/model/rope.h"
 #include "core/quant/online.h"
 #include "core/quant/quantizer.h"
+#include "test_models.h"
 
 namespace qlab {
 namespace {
@@ -28,6 +30,8 @@ TEST(FusedOps, DeclineOnTheCpu) {
                                                     {"groupsize", 0}, {"clip_ratio", 1.0}, {"clip_search", false}},
                                      {}, torch::kCPU, torch::kFloat32, "t");
   EXPECT_FALSE(fused_rms_norm_quant(x, torch::ones({8}), 1e-5, fq).defined());
+  EXPECT_FALSE(fused_target_logprobs(x, torch::zeros({2}, torch::kLong)).defined());
+  EXPECT_FALSE(fused_silu_mul(x, x).defined());
 }
 
 TEST(FusedOps, RmsNormAsTheLibTorchOps) {
@@ -75,15 +79,20 @@ TEST(FusedOps, RopeBitForBitAsTheLibTorchOps) {
     // head_dim 64 is read in 16-byte packs; 36 (half of it not a whole pack) one element at a time.
     for (int64_t D : {64, 36}) {
       for (int64_t cos_batch : {1, 2}) {
-        // [B, T, H, D] seen as [B, H, T, D], as the forward makes q and k.
-        auto x = torch::randn({2, 5, 3, D}, kCuda).to(dtype).transpose(1, 2);
-        auto pos = torch::arange(5, torch::TensorOptions().dtype(torch::kLong).device(kCuda)).unsqueeze(0).repeat({cos_batch, 1}) + 7;
-        auto [cos, sin] = rope_cos_sin(rope_inv_freq(rope, D), pos, dtype);
-        auto rotated = torch::cat({-x.narrow(-1, D / 2, D / 2), x.narrow(-1, 0, D / 2)}, -1);
-        auto want = x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
-        auto got = fused_rope(x, cos, sin);
-        ASSERT_TRUE(got.defined());
-        EXPECT_TRUE(torch::equal(got, want)) << dtype << " D " << D << " cos batch " << cos_batch;
+        for (bool sliced : {false, true}) {
+          // [B, T, H, D] seen as [B, H, T, D], as the forward makes q and k;
+          // sliced: the first 3 heads' columns of a product of 5 heads' (the
+          // fused q/k/v GEMM's output).
+          auto rows = torch::randn({2, 5, (sliced ? 5 : 3) * D}, kCuda).to(dtype);
+          auto x = rows.narrow(2, 0, 3 * D).view({2, 5, 3, D}).transpose(1, 2);
+          auto pos = torch::arange(5, torch::TensorOptions().dtype(torch::kLong).device(kCuda)).unsqueeze(0).repeat({cos_batch, 1}) + 7;
+          auto [cos, sin] = rope_cos_sin(rope_inv_freq(rope, D), pos, dtype);
+          auto rotated = torch::cat({-x.narrow(-1, D / 2, D / 2), x.narrow(-1, 0, D / 2)}, -1);
+          auto want = x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
+          auto got = fused_rope(x, cos, sin);
+          ASSERT_TRUE(got.defined());
+          EXPECT_TRUE(torch::equal(got, want)) << dtype << " D " << D << " cos batch " << cos_batch << " sliced " << sliced;
+        }
       }
     }
   }
@@ -140,6 +149,72 @@ TEST(FusedOps, DecodeAttentionReadsOnlyTheWrittenKeys) {
     const double rel = c.dtype == torch::kBFloat16 ? 1.0 / 256 : 0.0;
     auto excess = (got.to(torch::kFloat64) - want).abs() - rel * want.abs();
     EXPECT_LT(excess.max().item<double>(), 2e-5) << "B " << c.B << " H " << c.H << " D " << c.D;
+  }
+}
+
+TEST(FusedOps, SiluMulBitForBitAsTheLibTorchOps) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(7);
+  for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    // I = 96 in 16-byte packs, 45 one element at a time; the gate and up
+    // halves of a [B, T, 2I] product, as the fused gate/up GEMM gives them.
+    for (int64_t I : {96, 45}) {
+      auto product = (4 * torch::randn({2, 7, 2 * I}, kCuda)).to(dtype);
+      auto gate = product.narrow(2, 0, I), up = product.narrow(2, I, I);
+      auto got = fused_silu_mul(gate, up);
+      ASSERT_TRUE(got.defined());
+      EXPECT_TRUE(got.is_contiguous());
+      EXPECT_TRUE(torch::equal(got, torch::silu(gate) * up)) << dtype << " I " << I;
+    }
+  }
+}
+
+TEST(FusedOps, TargetLogprobsAsTheFloat64LogSoftmax) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(6);
+  const int64_t rows = 37;
+  for (auto dtype : {torch::kBFloat16, torch::kFloat32}) {
+    // 128256 (LLaMA-3's vocabulary) is read in 16-byte packs; 50257 one
+    // logit at a time, and so is a row start off 16 bytes (offset).
+    for (int64_t V : {128256, 50257}) {
+      for (int64_t offset : {0, 1}) {
+        auto flat = (4 * torch::randn({rows * V + offset}, kCuda)).to(dtype);
+        auto logits = flat.narrow(0, offset, rows * V).view({rows, V});
+        // Rising rows make every thread find a new maximum again and again
+        // (the running sum's rescaling); a spike makes one logit dominate.
+        logits[0].copy_(torch::linspace(-30, 30, V, kCuda).to(dtype));
+        logits[1][V - 1] = 60;
+        auto targets = torch::randint(V, {rows}, torch::TensorOptions().dtype(torch::kLong).device(kCuda));
+        targets[1] = V - 1;
+        auto want = torch::log_softmax(logits.to(torch::kFloat64), -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+        auto got = fused_target_logprobs(logits, targets);
+        ASSERT_TRUE(got.defined());
+        ASSERT_EQ(got.scalar_type(), torch::kFloat64);
+        ASSERT_EQ(got.sizes(), want.sizes());
+        // Only the order of the float64 sums differs.
+        EXPECT_LT(((got - want).abs() / want.abs().clamp_min(1e-3)).max().item<double>(), 1e-12)
+            << dtype << " V " << V << " offset " << offset;
+      }
+    }
+  }
+}
+
+// next_token_logprobs on CUDA (the fused kernel, rows of all positions in
+// chunks) against the float64 log-softmax of the whole window's logits.
+TEST(FusedOps, NextTokenLogprobsOnCudaAsTheFloat64Path) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  auto m = test::random_model(test::tiny_config("llama_gqa"), 19);
+  m.to(kCuda, torch::kFloat32);
+  const int64_t V = m.config.vocab_size;
+  auto ids = torch::randint(0, V, {3, 17}, torch::TensorOptions().dtype(torch::kLong).device(kCuda));
+  auto logits = m.forward(ids).to(torch::kFloat64);
+  auto want = torch::log_softmax(logits.narrow(1, 0, 16), -1).gather(-1, ids.narrow(1, 1, 16).unsqueeze(-1)).squeeze(-1);
+  // A logit budget of V float32 logits gives chunks of 5 rows (float32: 20 / 4):
+  // ten chunks, the last of three rows, crossing from one batch row to the next.
+  for (int64_t max_logits : {V, int64_t(1) << 25}) {
+    auto got = next_token_logprobs(m, ids, max_logits);
+    ASSERT_EQ(got.sizes(), want.sizes());
+    EXPECT_TRUE(torch::allclose(got, want, /*rtol=*/1e-6, /*atol=*/0)) << max_logits;
   }
 }
 

@@ -221,5 +221,15 @@ TEST(Generate, NextTokenLogprobsInChunksEqualTheWholeWindow) {
   }
 }
 
+// On the CPU the log-probabilities are LibTorch's float64 log_softmax of the
+// head's float32 logits, bit for bit (CUDA has its own kernel: fused_ops_test).
+TEST(Generate, NextTokenLogprobsOnTheCpuAreTheFloat64LogSoftmax) {
+  auto m = test::random_model(test::tiny_config("llama3"), 23);
+  auto ids = torch::randint(0, m.config.vocab_size, {2, 9}, torch::kLong);
+  auto logits = m.head(m.hidden_states(ids).narrow(1, 0, 8)).to(torch::kFloat64);
+  auto want = torch::log_softmax(logits, -1).gather(-1, ids.narrow(1, 1, 8).unsqueeze(-1)).squeeze(-1);
+  EXPECT_TRUE(torch::equal(next_token_logprobs(m, ids), want));
+}
+
 }  // namespace
 }  // namespace qlab

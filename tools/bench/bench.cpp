@@ -45,6 +45,7 @@
 #include "core/learn/apc_loss.h"
 #include "core/learn/stiefel.h"
 #include "core/model/generate.h"
+#include "core/model/linear_blocks.h"
 #include "core/model/model.h"
 #include "core/quant/hadamard.h"
 #include "core/quant/online.h"
@@ -107,6 +108,7 @@ Model random_device_model(const ModelConfig& c, torch::Device dev, torch::Scalar
     l.o.weight = randw(c.hidden_size, q, o);
     l.gate.weight = randw(c.intermediate_size, c.hidden_size, o), l.up.weight = randw(c.intermediate_size, c.hidden_size, o);
     l.down.weight = randw(c.hidden_size, c.intermediate_size, o);
+    place_adjacent(l);   // as Model::load places them: one GEMM for q/k/v and one for gate/up
     if (layers_on_cpu) l.to(torch::kCPU, dt);
     m.layers.push_back(std::move(l));
   }
@@ -253,7 +255,8 @@ int bench_forward(const std::map<std::string, std::string>& a) {
   // Cumulative: the online Hadamards alone, then with the fake quantizers, to
   // show which costs what.
   // "bf16 NLL" is the perplexity evaluator's path: every token's log-probability
-  // with the head run a chunk of positions at a time (no whole-window logits).
+  // with the head run a chunk at a time (no whole-window logits; on CUDA chunks
+  // of all rows, each read once by the log-softmax kernel).
   const OnlineSpec spec = w4a4kv4_spec();
   for (std::string mode : {"bf16", "bf16 NLL", "bf16 + online Hadamards", "W4A4KV4"}) {
     if (mode == "bf16 + online Hadamards") attach_online_hadamards(m, spec, "quarot");

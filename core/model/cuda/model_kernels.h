@@ -22,11 +22,13 @@ bool launch_rms_norm_quant(const void* x, const void* w, void* y, int64_t rows, 
 
 // apply_rope of rope.h: y = x cos + rotate_half(x) sin with each product and
 // the sum rounded to the dtype as the three LibTorch ops round them (so the
-// result is theirs bit for bit). x and y share strides (last dim contiguous);
+// result is theirs bit for bit). x and y have their own strides (last dim
+// contiguous: x may be a slice of the fused q/k/v product's rows, y is dense);
 // cos and sin are [cos_batch, T, D] contiguous, cos_batch 1 or B.
 struct RopeShape {
   int64_t B, H, T, D;
   int64_t stride_b, stride_h, stride_t;
+  int64_t y_stride_b, y_stride_h, y_stride_t;
   int64_t cos_batch;
 };
 void launch_rope(const void* x, const void* cos, const void* sin, void* y, const RopeShape& s, Dtype dtype,
@@ -54,5 +56,21 @@ int64_t decode_attention_splits(int64_t rows_heads, int64_t capacity);
 void launch_decode_attention(const void* q, const void* k, const void* v, const bool* allowed,
                              const int64_t* last_key, float* partial, float* stats, void* out,
                              const DecodeAttentionShape& s, Dtype dtype, void* stream);
+
+// out[r] = logit[r, targets[r]] - logsumexp(logit[r, :]) for the rows of
+// logits [rows, vocab] (contiguous, as the head's GEMM writes them), each
+// logit read once as the dtype holds it and everything after in float64:
+// log_softmax(logits.to(float64)).gather(targets) to float64 rounding,
+// without a float64 copy of the logits. NaN for a target outside the
+// vocabulary. One block per row.
+void launch_target_logprobs(const void* logits, const int64_t* targets, double* out, int64_t rows, int64_t vocab,
+                            Dtype dtype, void* stream);
+
+// y = silu(gate) * up on rows [rows, width] (y contiguous; gate and up rows
+// in_stride elements apart, e.g. the two halves of the fused gate/up
+// product's rows), each op rounded to the dtype as LibTorch's two ops round
+// it: their result bit for bit, with one read of each input and one write.
+void launch_silu_mul(const void* gate, const void* up, void* y, int64_t rows, int64_t width, int64_t in_stride,
+                     Dtype dtype, void* stream);
 
 }  // namespace qlab::cuda

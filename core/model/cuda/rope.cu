@@ -42,6 +42,7 @@ __global__ void rope(const T* __restrict__ x, const T* __restrict__ cos, const T
   const unsigned half = unsigned(s.D) / 2, per_head = half / W, len = unsigned(s.T), H = unsigned(s.H);
   const unsigned d = (i % per_head) * W, row = i / per_head, t = row % len, h = (row / len) % H, b = row / len / H;
   const int64_t at = b * s.stride_b + h * s.stride_h + t * s.stride_t + d;
+  const int64_t y_at = b * s.y_stride_b + h * s.y_stride_h + t * s.y_stride_t + d;
   const unsigned c = ((s.cos_batch == 1 ? 0u : b) * len + t) * unsigned(s.D) + d;
   float lo[W], hi[W], cos_lo[W], cos_hi[W], sin_lo[W], sin_hi[W], out_lo[W], out_hi[W];
   load_n<T, W>(x + at, lo);
@@ -56,8 +57,8 @@ __global__ void rope(const T* __restrict__ x, const T* __restrict__ cos, const T
     out_lo[e] = __fadd_rn(round_to<T>(__fmul_rn(lo[e], cos_lo[e])), round_to<T>(__fmul_rn(-hi[e], sin_lo[e])));
     out_hi[e] = __fadd_rn(round_to<T>(__fmul_rn(hi[e], cos_hi[e])), round_to<T>(__fmul_rn(lo[e], sin_hi[e])));
   }
-  store_n<T, W>(y + at, out_lo);
-  store_n<T, W>(y + at + half, out_hi);
+  store_n<T, W>(y + y_at, out_lo);
+  store_n<T, W>(y + y_at + half, out_hi);
 }
 
 template <typename T, int W>
@@ -83,7 +84,8 @@ void launch_rope(const void* x, const void* cos, const void* sin, void* y, const
     using T = decltype(t);
     constexpr int P = kPack<T>;
     const bool packs = (s.D / 2) % P == 0 && s.stride_b % P == 0 && s.stride_h % P == 0 && s.stride_t % P == 0 &&
-                       aligned(x) && aligned(y) && aligned(cos) && aligned(sin);
+                       s.y_stride_b % P == 0 && s.y_stride_h % P == 0 && s.y_stride_t % P == 0 && aligned(x) &&
+                       aligned(y) && aligned(cos) && aligned(sin);
     if (packs) launch<T, P>(x, cos, sin, y, s, st);
     else launch<T, 1>(x, cos, sin, y, s, st);
   });
