@@ -9,9 +9,11 @@
 #                                       trace of 16 decode steps at batch 130, tabulated
 #   tools/gpu_bench_speed.sh hf         transformers on the same workloads: default cache, then the
 #                                       static cache with the forward compiled
-#   tools/gpu_bench_speed.sh compare    both in one call: the forward (qlab, transformers; LLaMA-2-7B and
-#                                       LLaMA-3-8B shapes; logits, and the perplexity path), then
-#                                       generation (qlab's CUDA-graph decode, transformers' two caches)
+#   tools/gpu_bench_speed.sh forward    the forward, qlab then transformers, at LLaMA-2-7B and LLaMA-3-8B
+#                                       shapes, batch 1 and 4: logits, and the perplexity path (qlab's
+#                                       rows also give + online Hadamards and W4A4KV4)
+#   tools/gpu_bench_speed.sh compare    both in one call: the forward stage, then generation (qlab's
+#                                       CUDA-graph decode, transformers' two caches)
 #   tools/gpu_bench_speed.sh profile    where the time goes: a W4A4KV4 forward and the GPTQ of one layer
 #                                       under the profiler (tabulated), and the bf16 forward at LLaMA-3-8B
 #                                       shape against transformers
@@ -47,11 +49,13 @@ case "${1:-}" in
   hf)
     python3 tools/bench/hf_generate.py --prompts 130 --batch 130,32 --new 256 2>>"$out/hf.err"
     python3 tools/bench/hf_generate.py --prompts 8 --batch 1 --new 256 2>>"$out/hf.err" | tail -2 ;;
-  compare)   # qlab and transformers side by side in one call: the forward at both shapes, then generation
+  forward)
     for shape in llama2-7b llama3-8b; do
       $bench forward --shape $shape --batch 1,4 --iters 5 2>>"$out/bench.err"
       python3 tools/bench/hf_forward.py --shape $shape --batch 1,4 2>>"$out/hf.err"
-    done
+    done ;;
+  compare)   # qlab and transformers side by side in one call: the forward at both shapes, then generation
+    "$0" forward
     DECODE=auto "$0" generate
     # Where a whole-length decode step's time goes (the steady graph replays).
     $bench generate $gen --prompts 130 --batch 130 --trace "$out/steady.json" --trace-steps 256 \

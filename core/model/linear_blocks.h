@@ -7,7 +7,7 @@
 // method that replaces a weight tensor breaks the block: the forward checks
 // adjacency every time (pointer arithmetic) and then runs one GEMM each.
 #pragma once
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <functional>
 #include <initializer_list>

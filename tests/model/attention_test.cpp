@@ -3,7 +3,7 @@
 // the kv heads copied out to every query head give. Skipped without a CUDA
 // device: Debian's LibTorch 1.13 has no fused kernel.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include "core/model/attention.h"
 

@@ -2,7 +2,7 @@
 // forward's one GEMM over a block against one product each, when a block is
 // made, kept and broken, and what saving sees.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include "core/tensor.h"
 
 #include <filesystem>
 #include <fstream>
