@@ -89,11 +89,15 @@ class SharedInput {
 
   // The outputs of the linears `group`, in order: one GEMM over their block
   // and its output split (views of its columns) where they are one block
-  // (linear_blocks.h) and no graph is built through the input, else one
-  // product each.
+  // (linear_blocks.h), the input is on the GPU and no graph is built through
+  // it, else one product each. Only on the GPU: there one product of 6,144
+  // rows fills waves that 4,096, 1,024 and 1,024 leave part-empty, while a CPU
+  // BLAS gains nothing and sums some dot products in another order (its
+  // kernel depends on the shape), which would move every recorded CPU result
+  // (the learned methods amplify a last-bit change into other refusals).
   std::vector<torch::Tensor> forward(std::initializer_list<const Linear*> group) {
     std::vector<torch::Tensor> out;
-    if (auto block = block_of(group)) {
+    if (auto block = block_of(group); block && block->weight.is_cuda()) {
       auto in = input((*group.begin())->input_ops);
       if (!(torch::GradMode::is_enabled() && in.requires_grad())) {
         auto y = torch::linear(in, block->weight, block->bias);
