@@ -87,15 +87,16 @@ class SharedInput {
     return torch::linear(input(l.input_ops), a.weight, a.bias);
   }
 
-  // The outputs of the linears `group`, in order: one GEMM over their block
-  // and its output split (views of its columns) where they are one block
+  // The outputs of the linears `group`, in order, from one GEMM over their
+  // block, its output split (views of its columns), where they are one block
   // (linear_blocks.h), the input is on the GPU and no graph is built through
-  // it, else one product each. Only on the GPU: there one product of 6,144
-  // rows fills waves that 4,096, 1,024 and 1,024 leave part-empty, while a CPU
-  // BLAS gains nothing and sums some dot products in another order (its
-  // kernel depends on the shape), which would move every recorded CPU result
-  // (the learned methods amplify a last-bit change into other refusals).
-  std::vector<torch::Tensor> forward(std::initializer_list<const Linear*> group) {
+  // it; else empty, and the caller runs one product each. Only on the GPU:
+  // there one product of 6,144 rows fills waves that 4,096, 1,024 and 1,024
+  // leave part-empty, while a CPU BLAS gains nothing and sums some dot
+  // products in another order (its kernel depends on the shape), which would
+  // move every recorded CPU result (the learned methods amplify a last-bit
+  // change into other refusals).
+  std::vector<torch::Tensor> block_forward(std::initializer_list<const Linear*> group) {
     std::vector<torch::Tensor> out;
     if (auto block = block_of(group); block && block->weight.is_cuda()) {
       auto in = input((*group.begin())->input_ops);
@@ -106,10 +107,8 @@ class SharedInput {
           out.push_back(y.narrow(-1, at, l->weight.size(0)));
           at += l->weight.size(0);
         }
-        return out;
       }
     }
-    for (const Linear* l : group) out.push_back(forward(*l));
     return out;
   }
 
@@ -233,7 +232,8 @@ torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::T
   const int64_t B = hidden.size(0), T = hidden.size(1);
   const int64_t H = c.num_heads, KV = c.num_kv_heads, D = c.head_dim;
   auto a = normed_input(hidden, L.input_norm, c.rms_norm_eps, {&L.q, &L.k, &L.v});
-  auto qkv = a.forward({&L.q, &L.k, &L.v});
+  auto qkv = a.block_forward({&L.q, &L.k, &L.v});
+  if (qkv.empty()) qkv = {a.forward(L.q), a.forward(L.k), a.forward(L.v)};
   auto q = qkv[0].view({B, T, H, D}).transpose(1, 2);
   auto k = qkv[1].view({B, T, KV, D}).transpose(1, 2);
   auto v = qkv[2].view({B, T, KV, D}).transpose(1, 2);
@@ -245,7 +245,14 @@ torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::T
   auto h = apply_ops(L.attn_skip_ops, hidden) + L.o.forward(attn.transpose(1, 2).reshape({B, T, H * D}));
 
   auto m = normed_input(h, L.post_attn_norm, c.rms_norm_eps, {&L.gate, &L.up});
-  auto gate_up = m.forward({&L.gate, &L.up});
+  auto gate_up = m.block_forward({&L.gate, &L.up});
+  if (gate_up.empty()) {
+    // up's product before gate's, the order they have always run in: the
+    // backward then adds gate's part into the shared input first, as it
+    // always has, so that recorded trainings stay bit for bit.
+    auto up = m.forward(L.up);
+    gate_up = {m.forward(L.gate), up};
+  }
   auto act = fused_silu_mul(gate_up[0], gate_up[1]);
   if (!act.defined()) act = torch::silu(gate_up[0]) * gate_up[1];
   return apply_ops(L.mlp_skip_ops, h) + L.down.forward(act);
