@@ -98,7 +98,8 @@ class SharedInput {
   // change into other refusals).
   std::vector<torch::Tensor> block_forward(std::initializer_list<const Linear*> group) {
     std::vector<torch::Tensor> out;
-    if (auto block = block_of(group); block && block->weight.is_cuda()) {
+    if (!(*group.begin())->weight.is_cuda()) return out;
+    if (auto block = block_of(group)) {
       auto in = input((*group.begin())->input_ops);
       if (!(torch::GradMode::is_enabled() && in.requires_grad())) {
         auto y = torch::linear(in, block->weight, block->bias);

@@ -94,17 +94,20 @@ void quantize_weights_gptq(Model& model, const QuantConfig& cfg, const torch::Te
         // run one column loop instead of one per linear.
         std::vector<torch::Tensor> rows;
         for (Linear* lin : groups[j]) rows.push_back(lin->weight.to(H.device(), torch::kFloat32));
-        const torch::Tensor q = gptq_quantize(torch::cat(rows), H, cfg, options.gptq).weight;
+        // The stacked result, in the weights' dtype and device, is the
+        // group's block (linear_blocks.h): each linear takes its rows as a view.
+        const Linear& first = *groups[j][0];
+        const torch::Tensor block = gptq_quantize(torch::cat(rows), H, cfg, options.gptq)
+                                        .weight.to(first.weight.device(), first.weight.scalar_type());
         int64_t row = 0;
         for (Linear* lin : groups[j]) {
           const int64_t n = lin->weight.size(0);
-          // A copy, so that no weight keeps the stacked matrix alive.
-          lin->weight = q.narrow(0, row, n).to(lin->weight.device(), lin->weight.scalar_type(), false, /*copy=*/true);
+          lin->weight = block.narrow(0, row, n);
           row += n;
         }
       }
     }
-    place_adjacent(layer);   // new weights: one GEMM per block again
+    place_adjacent(layer);   // groups quantized apart (different input ops) into one block where they can be
     for (auto& h : hidden) h = model.layer_forward(li, h, pos);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     spdlog::info("gptq: layer {}/{} | {} | ETA {}", li + 1, layers, format_duration(secs),
