@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 // Set by CMake for this file where the kernels are built.
@@ -38,6 +39,24 @@ bool norm_kernel_fits(const torch::Tensor& x, const torch::Tensor& weight) {
          weight.scalar_type() == x.scalar_type() && weight.dim() == 1 && x.dim() > 0 && weight.size(0) == x.size(-1);
 }
 
+// The fake quantizer of `op` where the row kernels compute it: one grid per
+// row of `width` entries, no clip search.
+const QuantConfig* row_quantizer(const OnlineOp& op, int64_t width) {
+  const auto* fq = op.fn.target<FakeQuantFn>();
+  if (!fq || !fq->cfg.enabled() || fq->cfg.clip_search) return nullptr;
+  const Granularity g = fq->cfg.granularity;
+  const bool per_row = g == Granularity::PerToken || g == Granularity::PerChannel ||
+                       (g == Granularity::PerGroup && fq->cfg.groupsize == width);
+  return per_row ? &fq->cfg : nullptr;
+}
+
+// The Hadamard of `op` where it is one transform of order n with a dense
+// power-of-two part (what the butterfly kernels replace).
+const HadamardFn* dense_hadamard(const OnlineOp& op, int64_t n) {
+  const auto* h = op.fn.target<HadamardFn>();
+  return h && h->plan->n == n && h->power_scale > 0.f ? h : nullptr;
+}
+
 }  // namespace
 
 torch::Tensor fused_rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
@@ -52,22 +71,31 @@ torch::Tensor fused_rms_norm(const torch::Tensor& x, const torch::Tensor& weight
 
 torch::Tensor fused_rms_norm_quant(const torch::Tensor& x, const torch::Tensor& weight, double eps,
                                    const OnlineOp& quant) {
-  if (!x.is_cuda()) return {};
-  const auto* fq = quant.fn.target<FakeQuantFn>();
-  if (!fq || !fq->cfg.enabled() || fq->cfg.clip_search || fq->cfg.granularity != Granularity::PerToken ||
-      !norm_kernel_fits(x, weight))
-    return {};
+  if (!x.is_cuda() || x.dim() == 0) return {};
+  const QuantConfig* cfg = row_quantizer(quant, x.size(-1));
+  if (!cfg || !norm_kernel_fits(x, weight)) return {};
   auto in = x.contiguous(), w = weight.contiguous();
   auto y = torch::empty_like(in);
   c10::cuda::CUDAGuard guard(x.device());
   if (!cuda::launch_rms_norm_quant(in.data_ptr(), w.data_ptr(), y.data_ptr(), in.numel() / in.size(-1), in.size(-1),
-                                   float(eps), cuda::quant_args(fq->cfg), *cuda::kernel_dtype(x), stream()))
+                                   float(eps), cuda::quant_args(*cfg), *cuda::kernel_dtype(x), stream()))
     return {};
   return y;
 }
 
-torch::Tensor fused_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+torch::Tensor fused_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                         const std::vector<OnlineOp>& ops) {
   auto dtype = cuda::kernel_dtype(x);
+  cuda::HeadOps head;
+  size_t read = 0;
+  if (x.dim() == 4) {
+    if (read < ops.size() && x.size(3) > 0)
+      if (const HadamardFn* h = dense_hadamard(ops[read], x.size(3)); h && h->plan->outer == 1)
+        head.hadamard = true, head.scale = h->power_scale, ++read;
+    if (read < ops.size())
+      if (const QuantConfig* cfg = row_quantizer(ops[read], x.size(3))) head.quant = true, head.q = cuda::quant_args(*cfg), ++read;
+  }
+  if (read != ops.size()) return {};
   if (!dtype || x.dim() != 4 || x.stride(3) != 1 || x.size(3) % 2 != 0 || !inference_on_cuda(x) ||
       !inference_on_cuda(cos) || cos.scalar_type() != x.scalar_type() || sin.scalar_type() != x.scalar_type() ||
       cos.dim() != 3 || cos.sizes() != sin.sizes() || cos.size(1) != x.size(2) || cos.size(2) != x.size(3) ||
@@ -88,7 +116,8 @@ torch::Tensor fused_rope(const torch::Tensor& x, const torch::Tensor& cos, const
   cuda::RopeShape shape{x.size(0),  x.size(1),  x.size(2),  x.size(3),  x.stride(0), x.stride(1),
                         x.stride(2), y.stride(0), y.stride(1), y.stride(2), c.size(0)};
   c10::cuda::CUDAGuard guard(x.device());
-  cuda::launch_rope(x.data_ptr(), c.data_ptr(), s.data_ptr(), y.data_ptr(), shape, *dtype, stream());
+  if (!cuda::launch_rope(x.data_ptr(), c.data_ptr(), s.data_ptr(), y.data_ptr(), shape, head, *dtype, stream()))
+    return {};
   return y;
 }
 
@@ -150,6 +179,36 @@ torch::Tensor fused_silu_mul(const torch::Tensor& gate, const torch::Tensor& up)
   return y;
 }
 
+torch::Tensor fused_down_input(const torch::Tensor& gate, const torch::Tensor& up, const std::vector<OnlineOp>& ops) {
+  auto dtype = cuda::kernel_dtype(gate);
+  if (ops.empty() || ops.size() > 2 || !dtype || !inference_on_cuda(gate) || !inference_on_cuda(up) ||
+      up.scalar_type() != gate.scalar_type() || up.sizes() != gate.sizes() || gate.dim() == 0)
+    return {};
+  const int64_t n = gate.size(-1), stride = row_stride(gate);
+  const HadamardFn* h = dense_hadamard(ops[0], n);
+  const QuantConfig* cfg = ops.size() == 2 ? row_quantizer(ops[1], n) : nullptr;
+  if (!h || (ops.size() == 2 && !cfg) || stride == 0 || row_stride(up) != stride) return {};
+  const int64_t rows = gate.numel() / n, m = h->plan->outer;
+  const cuda::DownInputShape shape{rows, m, n / m, m > 1 ? h->outer_gemm.size(0) : 1, h->power_scale};
+  c10::cuda::CUDAGuard guard(gate.device());
+  auto z = torch::empty({rows, shape.p * shape.m_pad}, gate.options());
+  if (!cuda::launch_silu_mul_hadamard(gate.data_ptr(), up.data_ptr(), z.data_ptr(), stride, shape, *dtype, stream()))
+    return {};
+  std::optional<cuda::QuantArgs> q;
+  if (cfg) q = cuda::quant_args(*cfg);
+  auto out = z;
+  if (m > 1) {
+    // F over the chunks: z's rows [p, m_pad] (transposed by the kernel) times F^T, one GEMM.
+    auto y = torch::mm(z.view({rows * shape.p, shape.m_pad}), h->outer_gemm);
+    out = torch::empty({rows, n}, gate.options());
+    cuda::launch_untranspose_quant(y.data_ptr(), out.data_ptr(), shape, q ? &*q : nullptr, *dtype, stream());
+  } else if (q) {
+    out = torch::empty_like(z);
+    cuda::launch_fake_quant_rows(z.data_ptr(), out.data_ptr(), rows, n, rows, 0, *dtype, *q, stream());
+  }
+  return out.view(gate.sizes());
+}
+
 torch::Tensor fused_target_logprobs(const torch::Tensor& logits, const torch::Tensor& targets) {
   auto dtype = cuda::kernel_dtype(logits);
   if (!dtype || logits.dim() != 2 || !inference_on_cuda(logits) || !logits.is_contiguous() || !targets.is_cuda() ||
@@ -168,7 +227,11 @@ torch::Tensor fused_target_logprobs(const torch::Tensor& logits, const torch::Te
 
 torch::Tensor fused_rms_norm(const torch::Tensor&, const torch::Tensor&, double) { return {}; }
 torch::Tensor fused_rms_norm_quant(const torch::Tensor&, const torch::Tensor&, double, const OnlineOp&) { return {}; }
-torch::Tensor fused_rope(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&) { return {}; }
+torch::Tensor fused_rope(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
+                         const std::vector<OnlineOp>&) {
+  return {};
+}
+torch::Tensor fused_down_input(const torch::Tensor&, const torch::Tensor&, const std::vector<OnlineOp>&) { return {}; }
 torch::Tensor fused_decode_attention(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
                                      const torch::Tensor&, const torch::Tensor&) {
   return {};

@@ -19,8 +19,13 @@ torch::Tensor fused_rms_norm(const torch::Tensor& x, const torch::Tensor& weight
 torch::Tensor fused_rms_norm_quant(const torch::Tensor& x, const torch::Tensor& weight, double eps,
                                    const OnlineOp& quant);
 
-// apply_rope (rope.h), bit for bit.
-torch::Tensor fused_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+// apply_rope (rope.h), bit for bit; with `ops`, apply_ops(ops, apply_rope(x,
+// cos, sin)) in the same kernel where they are a Hadamard of order head_dim
+// (R3), a fake quantizer with one grid per head row (the KV cache's), or the
+// two in that order: the quantizer bit for bit, the Hadamard as
+// model_kernels.h's HeadOps says. Undefined for any other ops.
+torch::Tensor fused_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                         const std::vector<OnlineOp>& ops = {});
 
 // attention (attention.h) of one query per row over a fixed-shape cache,
 // reading only the keys 0..last_key (int64 [1] on the device); mask bool
@@ -34,6 +39,12 @@ torch::Tensor fused_decode_attention(const torch::Tensor& q, const torch::Tensor
 // up: the same shape, last dim contiguous, rows at one stride (the halves of
 // the fused gate/up product's rows); the result is contiguous.
 torch::Tensor fused_silu_mul(const torch::Tensor& gate, const torch::Tensor& up);
+
+// apply_ops(ops, silu(gate) * up) where ops are down_proj's under QuaRot's R4:
+// a Hadamard of the MLP's width (a dense power-of-two part, hadamard.h), then
+// optionally a per-token fake quantizer; in three launches (model_kernels.h's
+// DownInputShape says which and to what rounding). Undefined for any other ops.
+torch::Tensor fused_down_input(const torch::Tensor& gate, const torch::Tensor& up, const std::vector<OnlineOp>& ops);
 
 // log_softmax(logits.to(float64), -1).gather(-1, targets) for logits [rows,
 // vocab] (the head's output in the model's dtype) and targets int64 [rows]:

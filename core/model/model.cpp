@@ -142,6 +142,26 @@ SharedInput normed_input(const torch::Tensor& x, const torch::Tensor& w, double 
   return SharedInput(rms_norm(x, w, eps));
 }
 
+// down(silu(gate) * up), down's input ops applied in the same kernels where
+// fused_down_input covers them.
+torch::Tensor mlp_down(const torch::Tensor& gate, const torch::Tensor& up, const Linear& down) {
+  if (auto in = fused_down_input(gate, up, down.input_ops); in.defined()) {
+    SharedInput made{torch::Tensor()};
+    made.provide(down.input_ops, in);
+    return made.forward(down);
+  }
+  auto act = fused_silu_mul(gate, up);
+  if (!act.defined()) act = torch::silu(gate) * up;
+  return down.forward(act);
+}
+
+// apply_ops(ops, apply_rope(x)), in one kernel where fused_rope covers the ops.
+torch::Tensor rotated(const torch::Tensor& x, const Model::Positions& pos, const std::vector<OnlineOp>& ops) {
+  if (!ops.empty())
+    if (auto y = fused_rope(x, pos.cos, pos.sin, ops); y.defined()) return y;
+  return apply_ops(ops, apply_rope(x, pos.cos, pos.sin));
+}
+
 }  // namespace
 
 void Linear::bake() {
@@ -238,8 +258,8 @@ torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::T
   auto q = qkv[0].view({B, T, H, D}).transpose(1, 2);
   auto k = qkv[1].view({B, T, KV, D}).transpose(1, 2);
   auto v = qkv[2].view({B, T, KV, D}).transpose(1, 2);
-  q = apply_ops(L.q_rope_ops, apply_rope(q, pos.cos, pos.sin));
-  k = apply_ops(L.k_rope_ops, apply_rope(k, pos.cos, pos.sin));
+  q = rotated(q, pos, L.q_rope_ops);
+  k = rotated(k, pos, L.k_rope_ops);
   v = apply_ops(L.v_ops, v);
   if (cache) std::tie(k, v) = cache->append(index, k, v);
   auto attn = attention(q, k, v, pos.mask, fused, cache ? cache->write_at : torch::Tensor());
@@ -254,9 +274,7 @@ torch::Tensor decoder_layer(const Layer& L, const ModelConfig& c, const torch::T
     auto up = m.forward(L.up);
     gate_up = {m.forward(L.gate), up};
   }
-  auto act = fused_silu_mul(gate_up[0], gate_up[1]);
-  if (!act.defined()) act = torch::silu(gate_up[0]) * gate_up[1];
-  return apply_ops(L.mlp_skip_ops, h) + L.down.forward(act);
+  return apply_ops(L.mlp_skip_ops, h) + mlp_down(gate_up[0], gate_up[1], L.down);
 }
 
 // Activation checkpointing of one layer: the forward keeps only its input;

@@ -1,11 +1,14 @@
 // Callables of make_online_op (core/quant/online.h) that others need by
-// name: the across-heads transform, and the fake quantizer as a named type,
-// which core/model/fused_ops.cpp recognises (std::function::target) and
-// reads its config from, so that what an op is stays said once, by the
-// record it was made from.
+// name: the across-heads transform, and the Hadamard and the fake quantizer
+// as named types, which core/model/fused_ops.cpp recognises
+// (std::function::target) and reads their plan and config from, so that
+// what an op is stays said once, by the record it was made from.
 #pragma once
 #include "core/tensor.h"
 
+#include <memory>
+
+#include "core/quant/hadamard.h"
 #include "core/quant/quantizer.h"
 
 namespace qlab {
@@ -14,6 +17,22 @@ namespace qlab {
 // head_dim] becoming m times it (QuaRot's Hadamard before o_proj); m [heads,
 // heads] dense in the op's dtype.
 torch::Tensor across_heads(const torch::Tensor& x, const torch::Tensor& m);
+
+// "hadamard": the plan (its matrices in the op's device and dtype) on each
+// chunk of plan->n. power_scale: the entries' magnitude of its dense H_p /
+// sqrt(p) in that dtype (0 where the plan has none), which a kernel that
+// runs the butterfly instead multiplies by to give the product's values.
+// outer_gemm: F^T zero-padded to [m_pad, m_pad], m_pad = m rounded up to a
+// multiple of 8 (whole 16-byte packs in every dtype), in that device and
+// dtype: the GEMM of the fused down_proj input (core/model/fused_ops.cpp),
+// where a leading dimension like 172 would take cuBLAS's slow unaligned path.
+// Undefined where m = 1.
+struct HadamardFn {
+  std::shared_ptr<const HadamardPlan> plan;
+  float power_scale = 0.f;
+  torch::Tensor outer_gemm;
+  torch::Tensor operator()(const torch::Tensor& x) const { return apply_hadamard(x, *plan); }
+};
 
 // "fake_quant".
 struct FakeQuantFn {

@@ -197,12 +197,14 @@ torch::Tensor fused_fake_quantize_rows(const torch::Tensor& rows, const QuantCon
   const auto dtype = cuda::kernel_dtype(rows);
   if (!dtype) return {};
   auto order = cuda::rows_in_memory_order(rows);
-  torch::Tensor in = order ? order->rows : rows.contiguous();
-  torch::Tensor out = torch::empty_like(in);
+  if (!order) order = cuda::rows_in_memory_order(rows.contiguous());
+  const torch::Tensor& in = order->rows;
+  torch::Tensor out = torch::empty(in.sizes(), in.options());
+  const int64_t n = in.numel() / std::max<int64_t>(in.size(-1), 1);
   c10::cuda::CUDAGuard guard(in.device());
-  cuda::launch_fake_quant_rows(in.data_ptr(), out.data_ptr(), in.numel() / in.size(-1), in.size(-1), *dtype,
-                               cuda::quant_args(cfg), c10::cuda::getCurrentCUDAStream().stream());
-  return order ? out.permute(order->back) : out;
+  cuda::launch_fake_quant_rows(in.data_ptr(), out.data_ptr(), n, in.size(-1), order->group, order->group_stride,
+                               *dtype, cuda::quant_args(cfg), c10::cuda::getCurrentCUDAStream().stream());
+  return out.permute(order->back);
 }
 }  // namespace
 #endif

@@ -32,6 +32,10 @@ TEST(FusedOps, DeclineOnTheCpu) {
   EXPECT_FALSE(fused_rms_norm_quant(x, torch::ones({8}), 1e-5, fq).defined());
   EXPECT_FALSE(fused_target_logprobs(x, torch::zeros({2}, torch::kLong)).defined());
   EXPECT_FALSE(fused_silu_mul(x, x).defined());
+  const OnlineOp h = make_online_op("hadamard", {{"n", 8}, {"fallback", false}, {"seed", 0}}, {}, torch::kCPU,
+                                    torch::kFloat32, "t");
+  EXPECT_FALSE(fused_down_input(x, x, {h}).defined());
+  EXPECT_FALSE(fused_rope(q, torch::ones({1, 1, 32}), torch::ones({1, 1, 32}), {h}).defined());
 }
 
 TEST(FusedOps, RmsNormAsTheLibTorchOps) {
@@ -165,6 +169,98 @@ TEST(FusedOps, SiluMulBitForBitAsTheLibTorchOps) {
       ASSERT_TRUE(got.defined());
       EXPECT_TRUE(got.is_contiguous());
       EXPECT_TRUE(torch::equal(got, torch::silu(gate) * up)) << dtype << " I " << I;
+    }
+  }
+}
+
+// A fake_quant op with one grid per row, as attach_quantizers makes them.
+OnlineOp row_quant_op(bool symmetric, torch::ScalarType dtype) {
+  return make_online_op("fake_quant", {{"bits", 4}, {"symmetric", symmetric}, {"granularity", "per_token"},
+                                       {"groupsize", 0}, {"clip_ratio", 0.95}, {"clip_search", false}},
+                        {}, kCuda, dtype, "t");
+}
+
+OnlineOp hadamard_op(int64_t n, torch::ScalarType dtype) {
+  return make_online_op("hadamard", {{"n", n}, {"fallback", true}, {"seed", 0}}, {}, kCuda, dtype, "t");
+}
+
+// A transform's result against the LibTorch ops': the same products summed
+// in another float32 order. In bf16 (exact products, then one rounding) a
+// rare element is one unit in the last place apart, and where a second
+// product follows (R4's outer factor) such a unit of an intermediate moves
+// the outputs it feeds by as much times an entry of F: so at most a unit of
+// the larger of the value and the row's rms, in under 1% of the entries. In
+// float32 every sum may differ by its own rounding.
+void expect_within_a_unit(const torch::Tensor& got, const torch::Tensor& want, const std::string& what) {
+  ASSERT_TRUE(got.defined()) << what;
+  ASSERT_EQ(got.sizes(), want.sizes()) << what;
+  auto g = got.to(torch::kFloat64), w = want.to(torch::kFloat64);
+  auto scale = torch::max(w.abs(), w.pow(2).mean(-1, /*keepdim=*/true).sqrt());
+  const double unit = got.scalar_type() == torch::kFloat32 ? 1e-5 : 1.01 / 128;
+  auto diff = (g - w).abs() / scale.clamp_min(1e-6);
+  EXPECT_LE(diff.max().item<double>(), unit) << what;
+  if (got.scalar_type() != torch::kFloat32)
+    EXPECT_LT(diff.gt(0).to(torch::kFloat64).mean().item<double>(), 0.01) << what;
+}
+
+// RoPE with the head ops of a W4A4KV4 forward (QuaRot's R3 on q and k, the
+// KV quantizer on k) in the rope kernel, against RoPE and then those ops.
+TEST(FusedOps, RopeWithHeadOpsAsRopeThenTheOps) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(9);
+  RopeConfig rope;
+  for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    for (int64_t D : {64, 128}) {
+      // The first 4 heads' columns of a product of 7 heads' (the q/k/v GEMM's).
+      auto product = torch::randn({2, 33, 7 * D}, kCuda).to(dtype);
+      auto x = product.narrow(2, 0, 4 * D).view({2, 33, 4, D}).transpose(1, 2);
+      auto pos = torch::arange(33, torch::TensorOptions().dtype(torch::kLong).device(kCuda)).unsqueeze(0) + 3;
+      auto [cos, sin] = rope_cos_sin(rope_inv_freq(rope, D), pos, dtype);
+      const std::string what = std::string(c10::toString(dtype)) + " D " + std::to_string(D);
+      const OnlineOp h = hadamard_op(D, dtype);
+      auto hadamard_only = fused_rope(x, cos, sin, {h});
+      expect_within_a_unit(hadamard_only, h.fn(apply_rope(x, cos, sin)), what + " hadamard");
+      for (bool symmetric : {true, false}) {
+        const OnlineOp fq = row_quant_op(symmetric, dtype);
+        auto quant_only = fused_rope(x, cos, sin, {fq});
+        ASSERT_TRUE(quant_only.defined()) << what;
+        EXPECT_TRUE(torch::equal(quant_only, fq.fn(apply_rope(x, cos, sin)))) << what << " quant";
+        // The quantizer reads the Hadamard's values as its kernel rounds them.
+        auto both = fused_rope(x, cos, sin, {h, fq});
+        ASSERT_TRUE(both.defined()) << what;
+        EXPECT_TRUE(torch::equal(both, fq.fn(hadamard_only))) << what << " hadamard + quant";
+      }
+      EXPECT_FALSE(fused_rope(x, cos, sin, {row_quant_op(true, dtype), h}).defined()) << "quantizer first";
+      EXPECT_FALSE(fused_rope(x, cos, sin, {hadamard_op(2 * D, dtype)}).defined()) << "another order";
+    }
+  }
+}
+
+// down_proj's input under R4 (the Hadamard of the MLP width, optionally the
+// per-token quantizer) from the halves of the gate/up product, against
+// silu(gate) * up and then the ops: LLaMA-2-7B's H_172 ⊗ H_64, LLaMA-3-8B's
+// H_28 ⊗ H_512 and a power of two (no outer factor).
+TEST(FusedOps, DownInputAsSiluMulThenTheOps) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(10);
+  for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    for (int64_t n : {11008, 14336, 512}) {
+      auto product = (3 * torch::randn({3, 5, 2 * n}, kCuda)).to(dtype);
+      auto gate = product.narrow(2, 0, n), up = product.narrow(2, n, n);
+      const std::string what = std::string(c10::toString(dtype)) + " n " + std::to_string(n);
+      const OnlineOp h = hadamard_op(n, dtype);
+      auto hadamard_only = fused_down_input(gate, up, {h});
+      // 14336 floats staged per row would take 57 KiB of shared memory: declined.
+      if (dtype == torch::kFloat32 && n == 14336) {
+        EXPECT_FALSE(hadamard_only.defined()) << what;
+        continue;
+      }
+      expect_within_a_unit(hadamard_only, h.fn(torch::silu(gate) * up), what + " hadamard");
+      const OnlineOp fq = row_quant_op(true, dtype);
+      auto both = fused_down_input(gate, up, {h, fq});
+      ASSERT_TRUE(both.defined()) << what;
+      EXPECT_TRUE(torch::equal(both, fq.fn(hadamard_only))) << what << " hadamard + quant";
+      EXPECT_FALSE(fused_down_input(gate, up, {fq}).defined()) << what << " no Hadamard";
     }
   }
 }

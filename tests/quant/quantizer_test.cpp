@@ -195,6 +195,23 @@ TEST(Quantizer, CudaFusedPathEqualsTheReferenceOps) {
     ASSERT_EQ(got.sizes(), xt.sizes());
     EXPECT_TRUE(torch::equal(got, fake_quantize_on_grid(rows, find_grid(rows, c)).reshape(xt.sizes()))) << g;
   }
+  // The values as the forward slices them from the fused q/k/v product: [B,
+  // T, 3 x 4 heads x D] rows seen as [B, 4, T, D], a token's heads contiguous
+  // and the tokens a whole product row apart, quantized where they lie (head
+  // rows of 8 to 32 16-byte packs, a lane each).
+  for (auto dtype : {torch::kBFloat16, torch::kFloat32}) {
+    for (int64_t D : {64, 128}) {
+      const torch::Tensor qkv = torch::randn({2, 9, 12 * D}, torch::kCUDA).to(dtype);
+      const torch::Tensor v = qkv.narrow(2, 8 * D, 4 * D).view({2, 9, 4, D}).transpose(1, 2);
+      for (bool symmetric : {true, false}) {
+        QuantConfig c;
+        c.bits = 4, c.symmetric = symmetric, c.granularity = Granularity::PerToken, c.clip_ratio = 0.95;
+        const torch::Tensor got = fake_quantize(v, c);
+        ASSERT_EQ(got.sizes(), v.sizes());
+        EXPECT_TRUE(torch::equal(got, fake_quantize_on_grid(v, find_grid(v, c)))) << dtype << " D " << D;
+      }
+    }
+  }
   // Rows of zeros keep scale 1 (the reference's rule) and stay zero.
   const torch::Tensor zeros = torch::zeros({3, 64}, torch::kCUDA);
   QuantConfig c;

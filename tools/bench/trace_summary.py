@@ -3,7 +3,7 @@
 time the GPU was busy against the traced wall time, and the kernels (or, on
 the CPU, the operators) that took it, most expensive first.
 
-    tools/bench/trace_summary.py TRACE.json [--top 25] [--steady]
+    tools/bench/trace_summary.py TRACE.json [--top 25] [--steady] [--sequence N]
 
 --steady: only the decode steps replayed as CUDA graphs, past the first
 quarter of them (the prefill, the first eager step and the capture left
@@ -19,6 +19,7 @@ def main():
     ap.add_argument("trace")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--steady", action="store_true")
+    ap.add_argument("--sequence", type=int, default=0)
     args = ap.parse_args()
     with open(args.trace) as f:
         events = [e for e in json.load(f)["traceEvents"] if e.get("ph") == "X"]
@@ -50,6 +51,17 @@ def main():
         print("\n| CPU operator (inclusive) | calls | ms |\n|---|---:|---:|")
         for name, (calls, dur) in sorted(host.items(), key=lambda kv: -kv[1][1])[: args.top]:
             print(f"| {name[:90]} | {calls} | {dur / 1e3:.2f} |")
+    if kernels and args.sequence:
+        sequence(kernels, ops, args.sequence)
+
+
+def sequence(kernels, ops, count):
+    # A kernel's "External id" is that of the operator that launched it.
+    op_of = {e["args"]["External id"]: e["name"] for e in ops if "External id" in e.get("args", {})}
+    print("\n| # | kernel | us | launched by |\n|---:|---|---:|---|")
+    for i, e in enumerate(sorted(kernels, key=lambda e: e["ts"])[:count]):
+        launcher = op_of.get(e.get("args", {}).get("External id"), "?")
+        print(f"| {i} | {e['name'][:70]} | {e['dur']:.1f} | {launcher} |")
 
 
 def steady(events, top):

@@ -31,8 +31,23 @@ struct RopeShape {
   int64_t y_stride_b, y_stride_h, y_stride_t;
   int64_t cos_batch;
 };
-void launch_rope(const void* x, const void* cos, const void* sin, void* y, const RopeShape& s, Dtype dtype,
-                 void* stream);
+// What may follow the rotation in the same kernel, on each head's row (the
+// forward's q_rope / k_rope ops): QuaRot's R3, the Hadamard of order D, and
+// then the KV cache's fake quantizer, one grid per head row. `scale` is the
+// dtype's value of 1 / sqrt(D), as the dense H_D / sqrt(D) of hadamard.h
+// holds it: each output is then that GEMM's (the same exact products summed
+// in float32 in another order, so a rare element differs by one unit in the
+// last place) and the quantizer sees it rounded to the dtype, as it would.
+struct HeadOps {
+  bool hadamard = false;
+  float scale = 1.f;
+  bool quant = false;
+  QuantArgs q{};
+};
+// False (nothing launched) where the head ops are asked for and the rows do
+// not fit them: D a power of two of at most 64 16-byte packs, x and y in packs.
+bool launch_rope(const void* x, const void* cos, const void* sin, void* y, const RopeShape& s, const HeadOps& ops,
+                 Dtype dtype, void* stream);
 
 // One query per row against a cache of fixed capacity: softmax(q k^T *
 // scale) v over the keys 0..*last_key that `allowed` [B, C] permits (null:
@@ -72,5 +87,34 @@ void launch_target_logprobs(const void* logits, const int64_t* targets, double* 
 // it: their result bit for bit, with one read of each input and one write.
 void launch_silu_mul(const void* gate, const void* up, void* y, int64_t rows, int64_t width, int64_t in_stride,
                      Dtype dtype, void* stream);
+
+// down_proj's input under QuaRot's R4 (online.h): the Hadamard M = F ⊗ H_p
+// / sqrt(p) of hadamard.h on silu(gate) * up, then the per-token quantizer,
+// as three launches where the LibTorch ops make five passes, one of them a
+// batched product of one [m, m] by [m, p] per row:
+//   1. launch_silu_mul_hadamard: silu(gate) * up (silu_mul's rounding), H_p on
+//      each chunk of p with `scale` (the dtype's 1 / sqrt(p), as the dense
+//      H_p / sqrt(p) holds it), rounded to the dtype, into z: [rows, p] where
+//      m = 1, else transposed, [rows, p, m_pad] (the row's entry a p + b at
+//      (b, a); m_pad: m rounded up to whole 16-byte packs, the rest zero), so
+//      that F is one GEMM, z [rows p, m_pad] times F^T zero-padded to
+//      [m_pad, m_pad] (a leading dimension of 172 would take cuBLAS's slow
+//      unaligned kernels);
+//   2. that GEMM (the caller's: cuBLAS);
+//   3. launch_untranspose_quant: its output [rows, p, m_pad] back into rows
+//      [rows, m p] in the row's order, fake-quantized where q is given.
+// Each product is the reference's: the same exact products summed in float32
+// in another order (a rare element one unit in the last place apart).
+// p a power of two from one pack to 1024, each row staged in at most 48 KiB;
+// gate and up rows in_stride elements apart (the fused gate/up product's
+// halves); all 16-byte aligned. False (nothing launched) where they do not fit.
+struct DownInputShape {
+  int64_t rows, m, p, m_pad;
+  float scale;
+};
+bool launch_silu_mul_hadamard(const void* gate, const void* up, void* z, int64_t in_stride, const DownInputShape& s,
+                              Dtype dtype, void* stream);
+bool launch_untranspose_quant(const void* y, void* out, const DownInputShape& s, const QuantArgs* q, Dtype dtype,
+                              void* stream);
 
 }  // namespace qlab::cuda

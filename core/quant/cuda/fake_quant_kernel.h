@@ -19,10 +19,14 @@ struct QuantArgs {
   float mult, factor, sym_zero, qmin, qmax;
 };
 
-// One grid per row of x [rows, width] (contiguous), written to y in x's
-// dtype. One block per row, one read of the row for its range and one for
-// the codes, where the unfused LibTorch ops make about ten passes in float32.
-void launch_fake_quant_rows(const void* x, void* y, int64_t rows, int64_t width, Dtype dtype, const QuantArgs& q,
-                            void* stream);
+// One grid per row of x [rows, width], written to y [rows, width]
+// (contiguous) in x's dtype. x's rows are contiguous in groups of `group`
+// rows, the groups group_stride elements apart (tensor_args.h's RowOrder;
+// group = rows for contiguous x). Each row is read once for its range and
+// once for its codes (a row of at most 32 16-byte packs: once, held in
+// registers by as many lanes), where the unfused LibTorch ops make about ten
+// passes in float32.
+void launch_fake_quant_rows(const void* x, void* y, int64_t rows, int64_t width, int64_t group,
+                            int64_t group_stride, Dtype dtype, const QuantArgs& q, void* stream);
 
 }  // namespace qlab::cuda

@@ -58,14 +58,15 @@ __device__ inline RowGrid block_row_grid(RowRange r, const QuantArgs& q, float* 
   return row_grid(hi, lo, q);
 }
 
-__device__ inline float warp_max(float v) {
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+// Max over a team of lanes (`team` a power of two <= 32, aligned to it; mask its lanes).
+__device__ inline float team_max(float v, int team, unsigned mask) {
+  for (int o = team / 2; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(mask, v, o));
   return v;
 }
 
-// The same when one warp holds the row.
-__device__ inline RowGrid warp_row_grid(RowRange r, const QuantArgs& q) {
-  return row_grid(warp_max(r.hi), q.symmetric ? 0.f : -warp_max(r.neg_lo), q);
+// The same when a team of lanes (a warp: team 32) holds the row.
+__device__ inline RowGrid team_row_grid(RowRange r, const QuantArgs& q, int team = 32, unsigned mask = 0xffffffffu) {
+  return row_grid(team_max(r.hi, team, mask), q.symmetric ? 0.f : -team_max(r.neg_lo, team, mask), q);
 }
 
 __device__ inline float fake_quant_value(float v, const RowGrid& g, const QuantArgs& q) {

@@ -31,24 +31,40 @@ QuantArgs quant_args(const QuantConfig& cfg);
 // A row-wise kernel (one row per last-dim slice) computes the same on any
 // order of the rows. The forward's keys and values are [B, heads, T, D] views
 // of [B, T, heads, D] memory: with the leading dims put in the order of their
-// strides the view is contiguous, so the kernel runs on the memory as it is
-// and its output, permuted back (`back`), has the input's shape, without the
-// copy .contiguous() would make. Undefined where no order of the leading dims
-// makes x contiguous.
+// strides the rows follow each other in memory, so the kernel reads the
+// memory as it is and its output, permuted back (`back`), has the input's
+// shape, without the copy .contiguous() would make. The value slice of the
+// fused q/k/v product is such a view with gaps: a token's heads are
+// contiguous, the tokens a whole product row apart. So the rows are read in
+// groups: row r starts at (r / group) * group_stride + (r % group) * width
+// (all rows one group where they are contiguous). Undefined where no order of
+// the leading dims gives that form.
 struct RowOrder {
-  torch::Tensor rows;            // contiguous, x's leading dims permuted
+  torch::Tensor rows;            // x's leading dims permuted into memory order
   std::vector<int64_t> back;     // the permutation from rows' dims to x's
+  int64_t group = 1, group_stride = 0;
 };
 inline std::optional<RowOrder> rows_in_memory_order(const torch::Tensor& x) {
   const int64_t d = x.dim();
+  if (d == 0 || x.stride(d - 1) != 1) return std::nullopt;
   std::vector<int64_t> perm(d);
   std::iota(perm.begin(), perm.end(), 0);
   std::stable_sort(perm.begin(), perm.end() - 1, [&](int64_t a, int64_t b) { return x.stride(a) > x.stride(b); });
-  torch::Tensor rows = x.permute(perm);
-  if (!rows.is_contiguous()) return std::nullopt;
-  std::vector<int64_t> back(d);
-  for (int64_t i = 0; i < d; ++i) back[perm[i]] = i;
-  return RowOrder{rows, back};
+  RowOrder order{x.permute(perm), std::vector<int64_t>(d)};
+  for (int64_t i = 0; i < d; ++i) order.back[perm[i]] = i;
+  const torch::Tensor& r = order.rows;
+  // The innermost leading dims that continue the rows densely form a group,
+  // the rest must step evenly by whole groups.
+  int64_t i = d - 2, next = r.size(d - 1);
+  for (; i >= 0 && (r.size(i) == 1 || r.stride(i) == next); --i) next *= r.size(i), order.group *= r.size(i);
+  if (i < 0) return order;
+  order.group_stride = r.stride(i);
+  if (order.group_stride < next) return std::nullopt;   // overlapping groups
+  for (int64_t step = order.group_stride; i >= 0; --i) {
+    if (r.size(i) != 1 && r.stride(i) != step) return std::nullopt;
+    step *= r.size(i);
+  }
+  return order;
 }
 
 }  // namespace qlab::cuda
