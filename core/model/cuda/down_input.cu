@@ -11,9 +11,9 @@ namespace {
 constexpr int kThreads = 256;
 
 // Elements between the starts of two staged rows of `width`: the smallest at
-// least `width` whose bytes are an odd number of 4-byte words (plus 2 bytes
-// for 2-byte T), so that a column read (one element of each row) touches
-// every shared-memory bank once.
+// least `width` whose bytes are an odd number of 4-byte words, so that a
+// column read (one element of each of 32 rows) touches every shared-memory
+// bank once.
 template <typename T>
 __host__ __device__ inline int pitch_of(int width) {
   int pitch = width;
