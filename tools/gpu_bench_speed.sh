@@ -14,9 +14,9 @@
 #                                       rows also give + online Hadamards and W4A4KV4)
 #   tools/gpu_bench_speed.sh compare    both in one call: the forward stage, then generation (qlab's
 #                                       CUDA-graph decode, transformers' two caches)
-#   tools/gpu_bench_speed.sh profile    where the time goes: a W4A4KV4 forward and the GPTQ of one layer
-#                                       under the profiler (tabulated), and the bf16 forward at LLaMA-3-8B
-#                                       shape against transformers
+#   tools/gpu_bench_speed.sh profile    where the time goes: a W4A4KV4 forward (tabulated, and its first
+#                                       layer's kernels in order) and the GPTQ of one layer under the
+#                                       profiler, and the bf16 forward at LLaMA-3-8B shape against transformers
 #   tools/gpu_bench_speed.sh ostquant   one OSTQuant step at LLaMA-2-7B shape, batch 4 x 2048
 #   tools/gpu_bench_speed.sh largest    QuaRot + GPTQ layer by layer at LLaMA-2-70B shape in 80 GB
 #                                       (the allocator capped at 80 GiB), on the first layers
@@ -65,7 +65,7 @@ case "${1:-}" in
     "$0" hf ;;
   profile)
     $bench forward --shape llama2-7b --batch 1 --iters 3 --trace "$out/w4a4_trace.json" 2>>"$out/bench.err"
-    python3 tools/bench/trace_summary.py "$out/w4a4_trace.json" --top 25
+    python3 tools/bench/trace_summary.py "$out/w4a4_trace.json" --top 25 --sequence 30
     $bench pipeline --shape llama2-7b --layers 1 --nsamples 128 --seqlen 2048 --trace "$out/gptq_trace.json" \
       2>>"$out/bench.err"
     python3 tools/bench/trace_summary.py "$out/gptq_trace.json" --top 25
