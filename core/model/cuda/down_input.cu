@@ -1,6 +1,5 @@
-#include <cmath>
-
 #include "core/model/cuda/model_kernels.h"
+#include "core/model/cuda/silu.cuh"
 #include "core/quant/cuda/butterfly.cuh"
 #include "core/quant/cuda/element.cuh"
 #include "core/quant/cuda/row_quant.cuh"
@@ -50,7 +49,7 @@ __global__ void silu_mul_hadamard(const T* __restrict__ gate, const T* __restric
       unpack<T>(load_pack(g + col), gf);
       unpack<T>(load_pack(u + col), uf);
 #pragma unroll
-      for (int e = 0; e < P; ++e) v[k][e] = round_to<T>(__fmul_rn(round_to<T>(gf[e] / (1.0f + expf(-gf[e]))), uf[e]));
+      for (int e = 0; e < P; ++e) v[k][e] = round_to<T>(silu_times<T>(gf[e], uf[e]));   // what silu_mul stores
     }
     butterfly<P, R>(v, team, mask);
 #pragma unroll

@@ -1,6 +1,5 @@
-#include <cmath>
-
 #include "core/model/cuda/model_kernels.h"
+#include "core/model/cuda/silu.cuh"
 #include "core/quant/cuda/element.cuh"
 
 namespace qlab::cuda {
@@ -28,7 +27,7 @@ __global__ void silu_mul(const T* __restrict__ gate, const T* __restrict__ up, T
     for (int e = 0; e < W; ++e) gf[e] = load(g + e), uf[e] = load(u + e);
   }
 #pragma unroll
-  for (int e = 0; e < W; ++e) out[e] = __fmul_rn(round_to<T>(gf[e] / (1.0f + expf(-gf[e]))), uf[e]);
+  for (int e = 0; e < W; ++e) out[e] = silu_times<T>(gf[e], uf[e]);
   if constexpr (W == kPack<T>) {
     store_pack(y + row * width + col, out);
   } else {
