@@ -189,22 +189,20 @@ torch::Tensor fused_down_input(const torch::Tensor& gate, const torch::Tensor& u
   const QuantConfig* cfg = ops.size() == 2 ? row_quantizer(ops[1], n) : nullptr;
   if (!h || (ops.size() == 2 && !cfg) || stride == 0 || row_stride(up) != stride) return {};
   const int64_t rows = gate.numel() / n, m = h->plan->outer;
-  const cuda::DownInputShape shape{rows, m, n / m, m > 1 ? h->outer_gemm.size(0) : 1, h->power_scale};
-  c10::cuda::CUDAGuard guard(gate.device());
-  auto z = torch::empty({rows, shape.p * shape.m_pad}, gate.options());
-  if (!cuda::launch_silu_mul_hadamard(gate.data_ptr(), up.data_ptr(), z.data_ptr(), stride, shape, *dtype, stream()))
+  if (m > 1 && (h->outer_padded.scalar_type() != gate.scalar_type() || h->outer_padded.device() != gate.device()))
     return {};
-  std::optional<cuda::QuantArgs> q;
-  if (cfg) q = cuda::quant_args(*cfg);
-  auto out = z;
-  if (m > 1) {
-    // F over the chunks: z's rows [p, m_pad] (transposed by the kernel) times F^T, one GEMM.
-    auto y = torch::mm(z.view({rows * shape.p, shape.m_pad}), h->outer_gemm);
-    out = torch::empty({rows, n}, gate.options());
-    cuda::launch_untranspose_quant(y.data_ptr(), out.data_ptr(), shape, q ? &*q : nullptr, *dtype, stream());
-  } else if (q) {
-    out = torch::empty_like(z);
-    cuda::launch_fake_quant_rows(z.data_ptr(), out.data_ptr(), rows, n, rows, 0, *dtype, *q, stream());
+  const int64_t p = n / m, m_pad = m > 1 ? h->outer_padded.size(1) : 1;
+  const cuda::DownInputShape shape{rows, m, p, m_pad, h->power_scale};
+  c10::cuda::CUDAGuard guard(gate.device());
+  auto out = torch::empty({rows, m_pad * p}, gate.options());
+  if (!cuda::launch_silu_mul_hadamard(gate.data_ptr(), up.data_ptr(), out.data_ptr(), stride, shape, *dtype, stream()))
+    return {};
+  // F over the chunks: one [m, m_pad] by [m_pad, p] per row, F shared by every row.
+  if (m > 1) out = torch::bmm(h->outer_padded.expand({rows, m, m_pad}), out.view({rows, m_pad, p})).view({rows, n});
+  if (cfg) {
+    auto in = out;
+    out = torch::empty_like(in);
+    cuda::launch_fake_quant_rows(in.data_ptr(), out.data_ptr(), rows, n, rows, 0, *dtype, cuda::quant_args(*cfg), stream());
   }
   return out.view(gate.sizes());
 }

@@ -88,14 +88,14 @@ OnlineOp make_online_op(const std::string& kind, const nlohmann::json& args,
       const HadamardPlan plan = plan_from(args, "n");
       op.args["description"] = plan.description;
       const float scale = plan.power_matrix.defined() ? plan.power_matrix[0][0].to(dtype).item<float>() : 0.f;
-      torch::Tensor outer_gemm;
+      torch::Tensor outer_padded;
       if (plan.outer > 1) {
-        const int64_t m = plan.outer, padded = (m + 7) / 8 * 8;
-        outer_gemm = torch::zeros({padded, padded}, torch::kFloat64);
-        outer_gemm.narrow(0, 0, m).narrow(1, 0, m).copy_(plan.outer_matrix.t());
-        outer_gemm = outer_gemm.to(device, dtype);
+        const int64_t m = plan.outer;
+        outer_padded = torch::zeros({m, (m + 7) / 8 * 8}, torch::kFloat64);
+        outer_padded.narrow(1, 0, m).copy_(plan.outer_matrix);
+        outer_padded = outer_padded.to(device, dtype);
       }
-      op.fn = HadamardFn{std::make_shared<const HadamardPlan>(plan.to(device, dtype)), scale, outer_gemm};
+      op.fn = HadamardFn{std::make_shared<const HadamardPlan>(plan.to(device, dtype)), scale, outer_padded};
     } else if (kind == "hadamard_heads") {
       const HadamardPlan plan = plan_from(args, "heads");
       op.args["description"] = plan.description;

@@ -22,15 +22,15 @@ torch::Tensor across_heads(const torch::Tensor& x, const torch::Tensor& m);
 // chunk of plan->n. power_scale: the entries' magnitude of its dense H_p /
 // sqrt(p) in that dtype (0 where the plan has none), which a kernel that
 // runs the butterfly instead multiplies by to give the product's values.
-// outer_gemm: F^T zero-padded to [m_pad, m_pad], m_pad = m rounded up to a
-// multiple of 8 (whole 16-byte packs in every dtype), in that device and
-// dtype: the GEMM of the fused down_proj input (core/model/fused_ops.cpp),
-// where a leading dimension like 172 would take cuBLAS's slow unaligned path.
+// outer_padded: F [m, m_pad], m_pad = m rounded up to a multiple of 8 (whole
+// 16-byte packs), zero beyond column m, in that device and dtype: the F of
+// the fused down_proj input (core/model/fused_ops.cpp), whose batched GEMM
+// with a dimension like 172 would take cuBLAS's slow unaligned kernels.
 // Undefined where m = 1.
 struct HadamardFn {
   std::shared_ptr<const HadamardPlan> plan;
   float power_scale = 0.f;
-  torch::Tensor outer_gemm;
+  torch::Tensor outer_padded;
   torch::Tensor operator()(const torch::Tensor& x) const { return apply_hadamard(x, *plan); }
 };
 

@@ -190,13 +190,15 @@ OnlineOp hadamard_op(int64_t n, torch::ScalarType dtype) {
 // product follows (R4's outer factor) such a unit of an intermediate moves
 // the outputs it feeds by as much times an entry of F: so at most a unit of
 // the larger of the value and the row's rms, in under 1% of the entries. In
-// float32 every sum may differ by its own rounding.
+// float32 every sum may differ by its own rounding. (Half alike, with its
+// unit.)
 void expect_within_a_unit(const torch::Tensor& got, const torch::Tensor& want, const std::string& what) {
   ASSERT_TRUE(got.defined()) << what;
   ASSERT_EQ(got.sizes(), want.sizes()) << what;
   auto g = got.to(torch::kFloat64), w = want.to(torch::kFloat64);
   auto scale = torch::max(w.abs(), w.pow(2).mean(-1, /*keepdim=*/true).sqrt());
-  const double unit = got.scalar_type() == torch::kFloat32 ? 1e-5 : 1.01 / 128;
+  const auto t = got.scalar_type();
+  const double unit = t == torch::kFloat32 ? 1e-5 : t == torch::kFloat16 ? 1.01 / 1024 : 1.01 / 128;
   auto diff = (g - w).abs() / scale.clamp_min(1e-6);
   EXPECT_LE(diff.max().item<double>(), unit) << what;
   if (got.scalar_type() != torch::kFloat32)
@@ -243,7 +245,7 @@ TEST(FusedOps, RopeWithHeadOpsAsRopeThenTheOps) {
 TEST(FusedOps, DownInputAsSiluMulThenTheOps) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   torch::manual_seed(10);
-  for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+  for (auto dtype : {torch::kFloat32, torch::kBFloat16, torch::kFloat16}) {
     for (int64_t n : {11008, 14336, 512}) {
       auto product = (3 * torch::randn({3, 5, 2 * n}, kCuda)).to(dtype);
       auto gate = product.narrow(2, 0, n), up = product.narrow(2, n, n);
@@ -256,11 +258,14 @@ TEST(FusedOps, DownInputAsSiluMulThenTheOps) {
         continue;
       }
       expect_within_a_unit(hadamard_only, h.fn(torch::silu(gate) * up), what + " hadamard");
-      const OnlineOp fq = row_quant_op(true, dtype);
-      auto both = fused_down_input(gate, up, {h, fq});
-      ASSERT_TRUE(both.defined()) << what;
-      EXPECT_TRUE(torch::equal(both, fq.fn(hadamard_only))) << what << " hadamard + quant";
-      EXPECT_FALSE(fused_down_input(gate, up, {fq}).defined()) << what << " no Hadamard";
+      for (bool symmetric : {true, false}) {
+        const OnlineOp fq = row_quant_op(symmetric, dtype);
+        auto both = fused_down_input(gate, up, {h, fq});
+        ASSERT_TRUE(both.defined()) << what;
+        // The quantizer reads the Hadamard's values as the kernel rounds them.
+        EXPECT_TRUE(torch::equal(both, fq.fn(hadamard_only))) << what << " hadamard + quant " << symmetric;
+        EXPECT_FALSE(fused_down_input(gate, up, {fq}).defined()) << what << " no Hadamard";
+      }
     }
   }
 }

@@ -89,32 +89,25 @@ void launch_silu_mul(const void* gate, const void* up, void* y, int64_t rows, in
                      Dtype dtype, void* stream);
 
 // down_proj's input under QuaRot's R4 (online.h): the Hadamard M = F ⊗ H_p
-// / sqrt(p) of hadamard.h on silu(gate) * up, then the per-token quantizer,
-// as three launches where the LibTorch ops make five passes, one of them a
-// batched product of one [m, m] by [m, p] per row:
-//   1. launch_silu_mul_hadamard: silu(gate) * up (silu_mul's rounding), H_p on
-//      each chunk of p with `scale` (the dtype's 1 / sqrt(p), as the dense
-//      H_p / sqrt(p) holds it), rounded to the dtype, into z: [rows, p] where
-//      m = 1, else transposed, [rows, p, m_pad] (the row's entry a p + b at
-//      (b, a); m_pad: m rounded up to whole 16-byte packs, the rest zero), so
-//      that F is one GEMM, z [rows p, m_pad] times F^T zero-padded to
-//      [m_pad, m_pad] (a leading dimension of 172 would take cuBLAS's slow
-//      unaligned kernels);
-//   2. that GEMM (the caller's: cuBLAS);
-//   3. launch_untranspose_quant: its output [rows, p, m_pad] back into rows
-//      [rows, m p] in the row's order, fake-quantized where q is given.
-// Each product is the reference's: the same exact products summed in float32
-// in another order (a rare element one unit in the last place apart).
-// p a power of two from one pack to 1024, each row staged in at most 48 KiB;
-// gate and up rows in_stride elements apart (the fused gate/up product's
-// halves); all 16-byte aligned. False (nothing launched) where they do not fit.
+// / sqrt(p) of hadamard.h on silu(gate) * up, then the per-token quantizer.
+// launch_silu_mul_hadamard makes what the LibTorch ops make in three
+// passes: silu(gate) * up (silu_mul's rounding), H_p on each chunk of p with
+// `scale` (the dtype's 1 / sqrt(p), as the dense H_p / sqrt(p) holds it),
+// rounded to the dtype, into z [rows, m_pad p] in the row's order, chunks m..
+// zero (m_pad: m rounded up to whole 16-byte packs, so that the batched GEMM
+// by F that follows, F zero-padded to [m, m_pad], takes cuBLAS's aligned
+// kernels; a dimension like 172 takes its slow unaligned ones). F over the
+// chunks and the quantizer are the caller's (that GEMM, fake_quant_rows).
+// Each product is the reference's: the same exact products summed in
+// float32 in another order. p a power of two from one pack to 1024, each
+// row staged in at most 48 KiB; gate and up rows in_stride elements apart
+// (the fused gate/up product's halves); all 16-byte aligned. False (nothing
+// launched) where they do not fit.
 struct DownInputShape {
   int64_t rows, m, p, m_pad;
   float scale;
 };
 bool launch_silu_mul_hadamard(const void* gate, const void* up, void* z, int64_t in_stride, const DownInputShape& s,
                               Dtype dtype, void* stream);
-bool launch_untranspose_quant(const void* y, void* out, const DownInputShape& s, const QuantArgs* q, Dtype dtype,
-                              void* stream);
 
 }  // namespace qlab::cuda
