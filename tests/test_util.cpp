@@ -35,6 +35,7 @@ std::string shared_data() {
 std::string fixtures() { return env_or("QLAB_FIXTURES", QLAB_TEST_FIXTURES); }
 std::string source_dir() { return env_or("QLAB_SOURCE_DIR", QLAB_TEST_SOURCE_DIR); }
 std::string qlab_bin() { return env_or("QLAB_BIN", QLAB_TEST_BIN); }
+std::string bench_bin() { return env_or("QLAB_BENCH_BIN", QLAB_TEST_BENCH_BIN); }
 std::string test_plugins() { return env_or("QLAB_TEST_PLUGINS", QLAB_TEST_PLUGINS_FILE); }
 
 namespace {

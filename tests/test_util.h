@@ -13,6 +13,7 @@ std::string shared_data();
 std::string fixtures();                 // tests/fixtures
 std::string source_dir();               // the checkout
 std::string qlab_bin();                 // the built qlab executable
+std::string bench_bin();                // the built qlab_bench executable
 std::string test_plugins();             // the fixture plugin library (tests/fixture_plugins)
 
 // A fresh empty folder under the system temp dir, removed at process exit.

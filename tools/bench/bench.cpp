@@ -32,12 +32,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -147,9 +149,29 @@ void limit_memory(torch::Device d, double fraction) {
 #endif
 }
 
+const char* kUsage = "usage: qlab_bench forward|pipeline|generate|spinquant|transitions [--key value ...]\n"
+                     "(each benchmark's options: the header of tools/bench/bench.cpp; docs/benchmarks.md)\n";
+
+// Every option some benchmark reads. Anything else is refused: a mistyped or
+// valueless option would otherwise run the defaults, a 7B-shape model.
+const std::set<std::string> kOptions = {
+    "batch",  "decode",  "device", "gptq",   "iters",    "layers",  "memory-fraction", "method", "new",
+    "nsamples", "peak-tflops", "prompt-len", "prompts", "quant", "rank", "rotation", "seqlen", "shape",
+    "steps",  "teacher", "trace",  "trace-steps"};
+
 std::map<std::string, std::string> parse_args(int argc, char** argv, int first) {
   std::map<std::string, std::string> a;
-  for (int i = first; i + 1 < argc; i += 2) a[std::string(argv[i]).substr(2)] = argv[i + 1];
+  for (int i = first; i < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      std::cout << kUsage;
+      std::exit(0);
+    }
+    if (flag.rfind("--", 0) != 0 || !kOptions.count(flag.substr(2)))
+      throw std::invalid_argument("unknown option '" + flag + "'");
+    if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
+    a[flag.substr(2)] = argv[i + 1];
+  }
   return a;
 }
 
@@ -552,16 +574,28 @@ int bench_spinquant(const std::map<std::string, std::string>& a) {
 int main(int argc, char** argv) {
   keep_freed_memory();
   if (argc < 2) {
-    std::cerr << "usage: qlab_bench forward|pipeline|generate|spinquant [--key value ...]\n";
+    std::cerr << kUsage;
     return 2;
   }
-  std::string what = argv[1];
-  auto args = parse_args(argc, argv, 2);
-  if (what == "forward") return bench_forward(args);
-  if (what == "pipeline") return bench_pipeline(args);
-  if (what == "generate") return bench_generate(args);
-  if (what == "spinquant") return bench_spinquant(args);
-  if (what == "transitions") return bench_transitions(args);
-  std::cerr << "unknown benchmark " << what << "\n";
-  return 2;
+  const std::string what = argv[1];
+  if (what == "--help" || what == "-h") {
+    std::cout << kUsage;
+    return 0;
+  }
+  const std::map<std::string, int (*)(const std::map<std::string, std::string>&)> benchmarks = {
+      {"forward", bench_forward},     {"pipeline", bench_pipeline},      {"generate", bench_generate},
+      {"spinquant", bench_spinquant}, {"transitions", bench_transitions}};
+  auto it = benchmarks.find(what);
+  if (it == benchmarks.end()) {
+    std::cerr << "qlab_bench: unknown benchmark '" << what << "'\n" << kUsage;
+    return 2;
+  }
+  std::map<std::string, std::string> args;
+  try {
+    args = parse_args(argc, argv, 2);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "qlab_bench " << what << ": " << e.what() << "\n";
+    return 2;
+  }
+  return it->second(args);
 }
