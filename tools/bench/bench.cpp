@@ -32,7 +32,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -149,8 +148,9 @@ void limit_memory(torch::Device d, double fraction) {
 #endif
 }
 
-const char* kUsage = "usage: qlab_bench forward|pipeline|generate|spinquant|transitions [--key value ...]\n"
-                     "(each benchmark's options: the header of tools/bench/bench.cpp; docs/benchmarks.md)\n";
+constexpr char kUsage[] =
+    "usage: qlab_bench forward|pipeline|generate|spinquant|transitions [--key value ...]\n"
+    "(each benchmark's options: the header of tools/bench/bench.cpp; docs/benchmarks.md)\n";
 
 // Every option some benchmark reads. Anything else is refused: a mistyped or
 // valueless option would otherwise run the defaults, a 7B-shape model.
@@ -163,10 +163,6 @@ std::map<std::string, std::string> parse_args(int argc, char** argv, int first) 
   std::map<std::string, std::string> a;
   for (int i = first; i < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    }
     if (flag.rfind("--", 0) != 0 || !kOptions.count(flag.substr(2)))
       throw std::invalid_argument("unknown option '" + flag + "'");
     if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
@@ -577,11 +573,12 @@ int main(int argc, char** argv) {
     std::cerr << kUsage;
     return 2;
   }
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
   const std::string what = argv[1];
-  if (what == "--help" || what == "-h") {
-    std::cout << kUsage;
-    return 0;
-  }
   const std::map<std::string, int (*)(const std::map<std::string, std::string>&)> benchmarks = {
       {"forward", bench_forward},     {"pipeline", bench_pipeline},      {"generate", bench_generate},
       {"spinquant", bench_spinquant}, {"transitions", bench_transitions}};
